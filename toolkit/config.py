@@ -1,0 +1,74 @@
+"""Configuration defaults; every key can be overridden with a TOOLKIT_* environment variable."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Defaults:
+    """Defaults for one machine: SQLite in the instance folder, no SMTP, in-process work."""
+
+    # Set from TOOLKIT_DATABASE_URL; None means a SQLite file in the instance folder.
+    DATABASE_URL: str | None = None
+    SECRET_KEY: str | None = None
+    LETTER_TEMPLATES_DIR = str(PROJECT_ROOT / "letter_templates")
+    CONTACTS_DIR = str(PROJECT_ROOT / "contacts")
+    DEFAULT_EVENT = "wcit-12"
+    # email-validator: look up the domain's MX records? Off by default (slow networks, offline use).
+    EMAIL_CHECK_DELIVERABILITY = False
+    # Largest request body accepted; larger ones get a 413 page.
+    MAX_CONTENT_LENGTH = 256 * 1024
+    # Seconds one PDF may take before rendering is stopped.
+    PDF_TIMEOUT = 30
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session; a slow form is not an error
+    BABEL_DEFAULT_LOCALE = "en"
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+
+
+def configure(app: Flask, test_config: dict | None) -> None:
+    """Layer the configuration: defaults, then TOOLKIT_* variables, then the test config."""
+    app.config.from_object(Defaults)
+    app.config.from_prefixed_env("TOOLKIT")
+    if test_config:
+        app.config.from_mapping(test_config)
+
+    database_url = app.config.get("DATABASE_URL") or _sqlite_url(app)
+    app.config["DATABASE_URL"] = database_url
+    app.config["SQLALCHEMY_DATABASE_URI"] = database_url
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret_key(app)
+
+
+def _sqlite_url(app: Flask) -> str:
+    """The embedded default database: a file in the instance folder."""
+    os.makedirs(app.instance_path, exist_ok=True)
+    return "sqlite:///" + os.path.join(app.instance_path, "toolkit.sqlite3")
+
+
+def _instance_secret_key(app: Flask) -> str:
+    """A random key made on first run and kept, owner-readable only, in the instance folder."""
+    os.makedirs(app.instance_path, exist_ok=True)
+    path = Path(app.instance_path) / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    key = secrets.token_hex(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process won the race: use its key
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    return key

@@ -1,0 +1,1 @@
+"""Member states and their national contact points."""

@@ -1,0 +1,237 @@
+"""The member-state directory: load the data files, look up states and their best contact."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import case, select
+from sqlalchemy.orm import Session
+
+from toolkit.contacts.models import ContactPoint, ContactRole, ContactStatus, MemberState
+
+MEMBER_STATES_FILE = "member_states.csv"
+CONTACT_POINTS_FILE = "contact_points.csv"
+MEMBER_STATE_COLUMNS = (
+    "iso2",
+    "iso3",
+    "numeric",
+    "name_en",
+    "name_fr",
+    "name_es",
+    "name_ru",
+    "name_ar",
+    "name_zh",
+    "official_name_en",
+    "m49_region",
+    "m49_subregion",
+    "m49_intermediate_region",
+    "itu_region",
+)
+CONTACT_POINT_COLUMNS = (
+    "country",
+    "role",
+    "organization",
+    "addressee_name",
+    "addressee_title",
+    "address",
+    "email",
+    "phone",
+    "website",
+    "source",
+    "verified_on",
+    "status",
+)
+# Whom a letter to a government should reach first.
+ROLE_PREFERENCE = (
+    ContactRole.ITU_FOCAL_POINT,
+    ContactRole.HEAD_OF_DELEGATION,
+    ContactRole.MINISTRY,
+    ContactRole.REGULATOR,
+    ContactRole.MISSION_GENEVA,
+)
+
+
+class DirectoryDataError(ValueError):
+    """A data file in contacts/ is malformed; the message names the file and row."""
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Who a letter is addressed to, as the letter's address block and salutation need it."""
+
+    kind: str
+    country_code: str
+    country_name: str
+    organization: str
+    name: str
+    title: str
+    address_lines: tuple[str, ...]
+    email: str
+    has_contact_point: bool
+    verified_on: date | None = None
+    source: str = ""
+
+
+def _read_csv(path: Path, columns: tuple[str, ...]) -> list[dict[str, str]]:
+    """Read a UTF-8 CSV (BOM tolerated) and check its header."""
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            reader = csv.DictReader(handle)
+            if tuple(reader.fieldnames or ()) != columns:
+                raise DirectoryDataError(
+                    f"{path}: the header must be {','.join(columns)}; found "
+                    f"{','.join(reader.fieldnames or ())}"
+                )
+            rows = []
+            for row in reader:
+                if None in row:
+                    raise DirectoryDataError(f"{path}, row {reader.line_num}: too many fields")
+                rows.append({key: (value or "").strip() for key, value in row.items()})
+            return rows
+    except FileNotFoundError as exc:
+        raise DirectoryDataError(f"{path}: file not found") from exc
+    except UnicodeDecodeError as exc:
+        raise DirectoryDataError(f"{path}: not UTF-8 ({exc.reason})") from exc
+
+
+def load_member_states(session: Session, directory: Path) -> tuple[int, int]:
+    """Insert or update every member state from member_states.csv; return (added, updated)."""
+    rows = _read_csv(Path(directory) / MEMBER_STATES_FILE, MEMBER_STATE_COLUMNS)
+    existing = {state.iso2: state for state in session.scalars(select(MemberState))}
+    added = updated = 0
+    for number, row in enumerate(rows, start=2):
+        if len(row["iso2"]) != 2 or not row["name_en"]:
+            raise DirectoryDataError(f"{MEMBER_STATES_FILE}, row {number}: bad iso2 or name")
+        state = existing.get(row["iso2"])
+        if state is None:
+            state = MemberState(iso2=row["iso2"])
+            session.add(state)
+            added += 1
+        else:
+            updated += 1
+        for column in MEMBER_STATE_COLUMNS[1:]:
+            setattr(state, column, row[column])
+    session.commit()
+    return added, updated
+
+
+def load_contact_points(session: Session, directory: Path) -> int:
+    """Replace the contact points with those in contact_points.csv; return how many."""
+    rows = _read_csv(Path(directory) / CONTACT_POINTS_FILE, CONTACT_POINT_COLUMNS)
+    known = set(session.scalars(select(MemberState.iso2)))
+    roles = {role.value for role in ContactRole}
+    points = []
+    for number, row in enumerate(rows, start=2):
+        where = f"{CONTACT_POINTS_FILE}, row {number}"
+        if row["country"] not in known:
+            raise DirectoryDataError(f"{where}: unknown country {row['country']!r}")
+        if row["role"] not in roles:
+            raise DirectoryDataError(f"{where}: unknown role {row['role']!r}")
+        if not row["source"]:
+            raise DirectoryDataError(f"{where}: every contact point needs a source")
+        try:
+            verified_on = date.fromisoformat(row["verified_on"]) if row["verified_on"] else None
+        except ValueError as exc:
+            raise DirectoryDataError(f"{where}: verified_on must be YYYY-MM-DD") from exc
+        status = row["status"] or ContactStatus.UNVERIFIED.value
+        if status not in {s.value for s in ContactStatus}:
+            raise DirectoryDataError(f"{where}: status must be verified or unverified")
+        points.append(ContactPoint(**{**row, "verified_on": verified_on, "status": status}))
+    for point in session.scalars(select(ContactPoint)):
+        session.delete(point)
+    session.add_all(points)
+    session.commit()
+    return len(points)
+
+
+def get_member_state(session: Session, code: str) -> MemberState | None:
+    """A member state by its ISO 3166 alpha-2 code, any case."""
+    if not code or len(code) != 2 or not code.isascii():
+        return None
+    return session.get(MemberState, code.upper())
+
+
+def list_member_states(session: Session, language: str = "en") -> list[MemberState]:
+    """Every member state, sorted by its name in the given language."""
+    states = list(session.scalars(select(MemberState)))
+    return sorted(states, key=lambda state: state.name(language).casefold())
+
+
+def best_contact_point(session: Session, code: str) -> ContactPoint | None:
+    """The contact point a government letter should go to: verified first, then by role."""
+    role_rank = case(
+        {role.value: rank for rank, role in enumerate(ROLE_PREFERENCE)},
+        value=ContactPoint.role,
+        else_=len(ROLE_PREFERENCE),
+    )
+    verified_first = case((ContactPoint.status == ContactStatus.VERIFIED.value, 0), else_=1)
+    query = (
+        select(ContactPoint)
+        .where(ContactPoint.country == code)
+        .order_by(verified_first, role_rank, ContactPoint.verified_on.desc(), ContactPoint.id)
+        .limit(1)
+    )
+    return session.scalar(query)
+
+
+def government_recipient(session: Session, state: MemberState, language: str = "en") -> Recipient:
+    """The addressee for a letter to this state's government, generic when no contact is known."""
+    point = best_contact_point(session, state.iso2)
+    country_name = state.name(language)
+    if point is None:
+        return Recipient(
+            kind="government",
+            country_code=state.iso2,
+            country_name=country_name,
+            organization=f"Government of {country_name}",
+            name="",
+            title="Minister",
+            address_lines=(
+                "The Minister responsible for telecommunications",
+                f"Government of {country_name}",
+                country_name,
+            ),
+            email="",
+            has_contact_point=False,
+        )
+    lines = [line for line in (point.addressee_name, point.addressee_title) if line]
+    lines += [point.organization, *point.address_lines]
+    if country_name not in point.address_lines:
+        lines.append(country_name)
+    return Recipient(
+        kind="government",
+        country_code=state.iso2,
+        country_name=country_name,
+        organization=point.organization,
+        name=point.addressee_name,
+        title=point.addressee_title,
+        address_lines=tuple(lines),
+        email=point.email,
+        has_contact_point=True,
+        verified_on=point.verified_on,
+        source=point.source,
+    )
+
+
+def itu_recipient() -> Recipient:
+    """The ITU Secretary-General, whose address is public."""
+    return Recipient(
+        kind="itu",
+        country_code="",
+        country_name="",
+        organization="International Telecommunication Union",
+        name="",
+        title="Secretary-General",
+        address_lines=(
+            "The Secretary-General",
+            "International Telecommunication Union",
+            "Place des Nations",
+            "1211 Geneva 20",
+            "Switzerland",
+        ),
+        email="",
+        has_contact_point=True,
+    )

@@ -1,0 +1,1 @@
+"""Documents made from letters: HTML, PDF, DOCX and plain text."""

@@ -1,0 +1,1 @@
+"""Letter templates and the letters filled from them."""

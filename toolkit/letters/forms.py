@@ -1,0 +1,169 @@
+"""The letter form: the sender's details, the recipient, and the template's own fields."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from babel import Locale
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp, ValidationError
+
+from toolkit.letters.catalog import FieldSpec, LetterTemplate
+from toolkit.letters.compose import LetterRequest, SenderDetails
+from toolkit.validation import clean_block, clean_line, is_http_url, normalize_email
+
+SENDER_FIELDS = (
+    "name",
+    "description",
+    "website",
+    "address",
+    "contact_name",
+    "contact_role",
+    "email",
+    "phone",
+    "country",
+)
+LINE = [clean_line]
+BLOCK = [clean_block]
+
+
+def _http_url(form: FlaskForm, field: StringField) -> None:
+    if field.data and not is_http_url(field.data):
+        raise ValidationError(_l("Enter a web address starting with http:// or https://."))
+
+
+def _email(form: FlaskForm, field: StringField) -> None:
+    try:
+        field.data = normalize_email(
+            field.data or "",
+            check_deliverability=current_app.config["EMAIL_CHECK_DELIVERABILITY"],
+        )
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from exc
+
+
+class SenderForm(FlaskForm):
+    """Who writes: the organization and its contact person."""
+
+    name = StringField(
+        _l("Organization name"), [DataRequired(), Length(max=200)], filters=LINE
+    )
+    description = TextAreaField(
+        _l("What your organization does"),
+        [Optional(), Length(max=500)],
+        filters=BLOCK,
+        description=_l("One or two sentences; shown under your name on the letterhead."),
+    )
+    website = StringField(
+        _l("Website"), [Optional(), Length(max=300), _http_url], filters=LINE
+    )
+    address = TextAreaField(
+        _l("Postal address"),
+        [Optional(), Length(max=500)],
+        filters=BLOCK,
+        description=_l("One line per line of the address."),
+    )
+    contact_name = StringField(
+        _l("Contact person"),
+        [DataRequired(), Length(max=200)],
+        filters=LINE,
+        description=_l("The person who signs the letter."),
+    )
+    contact_role = StringField(
+        _l("Role"), [Optional(), Length(max=200)], filters=LINE,
+        description=_l("For example: Executive Director."),
+    )
+    email = StringField(_l("Email"), [DataRequired(), Length(max=254), _email], filters=LINE)
+    phone = StringField(
+        _l("Phone"),
+        [
+            Optional(),
+            Length(max=50),
+            Regexp(r"^[0-9+().\-/ ]+$", message=_l("Use digits, spaces and + ( ) - . / only.")),
+        ],
+        filters=LINE,
+    )
+    country = SelectField(
+        _l("Your organization's country"), [DataRequired()], validate_choice=True
+    )
+
+
+def build_letter_form(
+    template: LetterTemplate,
+    *,
+    countries: list[tuple[str, str]],
+    events: list[tuple[str, str]],
+    default_event: str,
+    **form_kwargs: object,
+) -> SenderForm:
+    """A form class for one template: the sender's fields plus the letter's own, then an instance."""
+
+    class LetterForm(SenderForm):
+        pass
+
+    if template.recipient == "government":
+        LetterForm.recipient_country = SelectField(
+            _l("Country you are writing to"),
+            [DataRequired()],
+            description=_l("The letter goes to this country's national ITU contact point."),
+        )
+    LetterForm.event = SelectField(_l("Conference"), [DataRequired()], default=default_event)
+    LetterForm.language = SelectField(_l("Language of the letter"), [DataRequired()])
+    LetterForm.date = DateField(
+        _l("Date of the letter"), [InputRequired()], default=date.today
+    )
+    for spec in template.fields:
+        setattr(LetterForm, spec.name, _field_for(spec))
+    LetterForm.own_words = TextAreaField(
+        _l("A paragraph in your own words"),
+        [Optional(), Length(max=3000)],
+        filters=BLOCK,
+        description=_l(
+            "Officials give little weight to identical letters. Say in a few sentences why "
+            "this matters to your organization and to people in your country."
+        ),
+    )
+
+    form = LetterForm(**form_kwargs)
+    country_choices = [("", _l("Choose a country"))] + countries
+    form.country.choices = country_choices
+    if template.recipient == "government":
+        form.recipient_country.choices = country_choices
+    form.event.choices = events
+    form.language.choices = [(code, language_name(code)) for code in template.languages]
+    return form
+
+
+def _field_for(spec: FieldSpec) -> StringField:
+    validators = [DataRequired() if spec.required else Optional(), Length(max=spec.max_length)]
+    if spec.widget == "textarea":
+        return TextAreaField(spec.label, validators, filters=BLOCK, description=spec.help)
+    return StringField(spec.label, validators, filters=LINE, description=spec.help)
+
+
+def language_name(code: str) -> str:
+    """A language's own name for itself ("français"), so each reader finds theirs."""
+    return Locale.parse(code).get_display_name(code) or code
+
+
+def template_field_names(template: LetterTemplate) -> list[str]:
+    """The names of a template's own fields, in order."""
+    return [spec.name for spec in template.fields]
+
+
+def letter_request(template: LetterTemplate, form: SenderForm) -> LetterRequest:
+    """The form's values as a LetterRequest for the letters service."""
+    sender = SenderDetails(**{name: form[name].data or "" for name in SENDER_FIELDS})
+    return LetterRequest(
+        template=template.slug,
+        sender=sender,
+        recipient_country=form.recipient_country.data if "recipient_country" in form else "",
+        event=form.event.data,
+        language=form.language.data,
+        letter_date=form.date.data,
+        fields={spec.name: form[spec.name].data or "" for spec in template.fields},
+        own_words=form.own_words.data or "",
+    )

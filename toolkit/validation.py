@@ -1,0 +1,56 @@
+"""Cleaning and checking what people type, shared by every form, the CLI and the API."""
+
+from __future__ import annotations
+
+import unicodedata
+from urllib.parse import urlsplit
+
+from email_validator import EmailNotValidError, validate_email
+
+
+def clean_text(value: object, *, multiline: bool = False) -> object:
+    """NFC-normalise and drop control characters; keep every script (and line breaks if asked)."""
+    if not isinstance(value, str):
+        return value
+    value = unicodedata.normalize("NFC", value.replace("\r\n", "\n").replace("\r", "\n"))
+    kept = []
+    for char in value:
+        if char == "\n" and multiline:
+            kept.append(char)
+        elif char == "\t":
+            kept.append(" ")
+        elif unicodedata.category(char) != "Cc":
+            kept.append(char)
+    text = "".join(kept)
+    if multiline:
+        lines = [line.rstrip() for line in text.split("\n")]
+        return "\n".join(lines).strip()
+    return " ".join(text.split())
+
+
+def clean_line(value: object) -> object:
+    """A one-line value: control characters dropped, spaces folded."""
+    return clean_text(value, multiline=False)
+
+
+def clean_block(value: object) -> object:
+    """A multi-line value: control characters dropped, line breaks kept."""
+    return clean_text(value, multiline=True)
+
+
+def normalize_email(value: str, *, check_deliverability: bool = False) -> str:
+    """The address as email-validator normalises it; raises ValueError with its explanation."""
+    try:
+        result = validate_email(value, check_deliverability=check_deliverability)
+    except EmailNotValidError as exc:
+        raise ValueError(str(exc)) from exc
+    return result.normalized
+
+
+def is_http_url(value: str) -> bool:
+    """True for an absolute http(s) URL with a host: never javascript:, data: or file:."""
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.netloc) and " " not in value

@@ -1,0 +1,87 @@
+"""What every page shares: error pages, security headers, template helpers."""
+
+from __future__ import annotations
+
+from flask import Flask, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+ERROR_TITLES = {
+    400: _l("The request could not be understood"),
+    403: _l("You may not see this page"),
+    404: _l("Page not found"),
+    405: _l("That action is not possible here"),
+    413: _l("What you sent is too large"),
+    422: _l("That could not be done"),
+    429: _l("Too many requests"),
+    503: _l("Please try again in a moment"),
+}
+
+# No inline scripts, no third-party anything: pages work without JavaScript.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Friendly pages for every error; never a stack trace."""
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError) -> tuple[str, int]:
+        message = _(
+            "Your form expired or came from another site. Go back, reload the page and send "
+            "it again; what you typed is kept by your browser."
+        )
+        return _error_page(400, message), 400
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> tuple[str, int]:
+        code = error.code or 500
+        if code == 413:
+            limit = app.config.get("MAX_CONTENT_LENGTH") or 0
+            message = _(
+                "What you sent is larger than the %(size)s KB this site accepts. "
+                "Shorten the longest texts and send it again.",
+                size=limit // 1024,
+            )
+        elif code == 429:
+            message = _("You have sent this form many times in a short while. Wait a minute.")
+        else:
+            message = error.description if code in ERROR_TITLES else None
+        return _error_page(code, message), code
+
+    @app.errorhandler(InternalServerError)
+    def server_error(error: InternalServerError) -> tuple[str, int]:
+        app.logger.error("unhandled error on %s", request.path, exc_info=error.original_exception)
+        message = _("Something went wrong on our side. Nothing you sent was lost; try again.")
+        return _error_page(500, message), 500
+
+
+def _error_page(code: int, message: str | None) -> str:
+    title = ERROR_TITLES.get(code) or _("Something went wrong")
+    return render_template("errors/error.html", code=code, title=title, message=message)
+
+
+def register_security_headers(app: Flask) -> None:
+    """All web security headers, in one place."""
+
+    @app.after_request
+    def security_headers(response):  # noqa: ANN001, ANN202 - Flask's Response
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        return response
+
+
+def register_template_helpers(app: Flask) -> None:
+    """Helpers the page templates use."""
+
+    @app.context_processor
+    def page_helpers() -> dict:
+        return {"site_name": app.config.get("SITE_NAME", "Advocacy Toolkit")}
