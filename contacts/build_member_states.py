@@ -131,6 +131,32 @@ MEMBER_STATES: dict[str, tuple[str, str, str]] = {
 }  # fmt: skip
 
 
+# CLDR's English names are made for menus ("Congo - Kinshasa", "St. Lucia"); a letter to a
+# government wants the short names the UN and the ITU use in their own documents.
+ENGLISH_NAMES = {
+    "AG": "Antigua and Barbuda",
+    "BA": "Bosnia and Herzegovina",
+    "CD": "Democratic Republic of the Congo",
+    "CG": "Congo",
+    "CV": "Cabo Verde",
+    "KN": "Saint Kitts and Nevis",
+    "KP": "Democratic People's Republic of Korea",
+    "KR": "Republic of Korea",
+    "LC": "Saint Lucia",
+    "MM": "Myanmar",
+    "ST": "Sao Tome and Principe",
+    "TT": "Trinidad and Tobago",
+    "VA": "Vatican",
+    "VC": "Saint Vincent and the Grenadines",
+}
+# pycountry gives some official names in index order ("Korea, Republic of") or lower case.
+OFFICIAL_NAMES = {
+    "CD": "Democratic Republic of the Congo",
+    "ER": "State of Eritrea",
+    "KR": "Republic of Korea",
+}
+
+
 def build_rows() -> list[dict[str, str]]:
     """One row per member state, sorted by alpha-2 code."""
     locales = {language: Locale(language) for language in LANGUAGES}
@@ -142,7 +168,9 @@ def build_rows() -> list[dict[str, str]]:
             "iso2": iso2,
             "iso3": country.alpha_3,
             "numeric": country.numeric,
-            "official_name_en": getattr(country, "official_name", country.name),
+            "official_name_en": OFFICIAL_NAMES.get(
+                iso2, getattr(country, "official_name", country.name)
+            ),
             "m49_region": region,
             "m49_subregion": subregion,
             "m49_intermediate_region": intermediate,
@@ -152,6 +180,7 @@ def build_rows() -> list[dict[str, str]]:
             name = locale.territories.get(iso2)
             assert name, f"CLDR has no {language} name for {iso2}"
             row[f"name_{language}"] = name
+        row["name_en"] = ENGLISH_NAMES.get(iso2, row["name_en"])
         rows.append({column: row[column] for column in COLUMNS})
     return rows
 

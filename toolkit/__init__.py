@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import logging
-
 from flask import Flask
 
 from toolkit import db as _db  # noqa: F401 - registers the SQLite pragmas
 from toolkit.config import configure
 from toolkit.extensions import babel, csrf, db, limiter, migrate, select_locale
-from toolkit.web import register_error_handlers, register_security_headers, register_template_helpers
+from toolkit.web import (
+    register_error_handlers,
+    register_security_headers,
+    register_template_helpers,
+)
 
 __all__ = ["create_app"]
 
@@ -18,8 +20,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: configuration, extensions, blueprints, commands."""
     app = Flask(__name__, instance_relative_config=True)
     configure(app, test_config)
-    if not app.debug and not app.testing:
-        logging.basicConfig(level=logging.INFO)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=app.config.get("MIGRATIONS_DIR") or _migrations_dir())

@@ -8,9 +8,7 @@ import subprocess
 import sys
 
 # (what to look for with fc-list, the Debian package that brings it, what it is for)
-FONTS = (
-    ("DejaVu Serif", "fonts-dejavu-core", "Latin, Cyrillic and Greek letters"),
-)
+FONTS = (("DejaVu Serif", "fonts-dejavu-core", "Latin, Cyrillic and Greek letters"),)
 LIBRARIES = (
     ("harfbuzz-subset", "libharfbuzz-subset0", "fast PDF rendering with small files"),
     ("pango-1.0", "libpango-1.0-0", "any PDF at all"),
@@ -22,7 +20,9 @@ def problems() -> list[str]:
     found = []
     for library, package, purpose in LIBRARIES:
         if ctypes.util.find_library(library) is None:
-            found.append(f"missing library {library} (needed for {purpose}): apt-get install {package}")
+            found.append(
+                f"missing library {library} (needed for {purpose}): apt-get install {package}"
+            )
     if shutil.which("fc-list") is None:
         found.append("fc-list not found, cannot check fonts: apt-get install fontconfig")
         return found

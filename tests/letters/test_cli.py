@@ -88,12 +88,14 @@ def test_bad_org_file(runner, tmp_path: Path, content: str, message: str):
 
 
 def test_missing_org_file(runner, tmp_path: Path):
+    missing = str(tmp_path / "missing.json")
     result = render(runner, "--template", "participation-letter",
-                    "--org", str(tmp_path / "missing.json"), "--output", str(tmp_path / "x.pdf"))  # fmt: skip
+                    "--org", missing, "--output", str(tmp_path / "x.pdf"))  # fmt: skip
     assert "file not found" in _error(result)
 
 
 def test_unwritable_output(runner, org_file: Path, tmp_path: Path):
+    output = str(tmp_path / "no" / "such" / "dir.txt")
     result = render(runner, "--template", "participation-letter", "--org", str(org_file),
-                    "--format", "txt", "--output", str(tmp_path / "no" / "such" / "dir.txt"))  # fmt: skip
+                    "--format", "txt", "--output", output)  # fmt: skip
     assert "cannot write" in _error(result)

@@ -77,8 +77,6 @@ def letter_text(letter: Letter) -> str:
         letter.filled.salutation,
         *body_paragraphs(letter.filled.body),
         letter.filled.closing,
-        "\n".join(
-            line for line in (sender.contact_name, sender.contact_role, sender.name) if line
-        ),
+        "\n".join(line for line in (sender.contact_name, sender.contact_role, sender.name) if line),
     ]
     return "\n\n".join(section for section in sections if section) + "\n"

@@ -105,4 +105,6 @@ def format_date_range(start: date, end: date, locale: str) -> str:
         pattern = get_date_format("long", locale=locale).pattern
         days = f"'{start.day}–{end.day}'"
         return format_date(end, pattern.replace("dd", "d").replace("d", days, 1), locale=locale)
-    return f"{format_date(start, 'long', locale=locale)} – {format_date(end, 'long', locale=locale)}"
+    return (
+        f"{format_date(start, 'long', locale=locale)} – {format_date(end, 'long', locale=locale)}"
+    )

@@ -157,7 +157,9 @@ def _load_one(
     errors += field_errors
     languages = tuple(lang for lang in LETTER_LANGUAGES if (folder / f"{lang}.html").is_file())
     if not languages:
-        errors.append(f"no body: add one of {', '.join(f'{lang}.html' for lang in LETTER_LANGUAGES)}")
+        errors.append(
+            f"no body: add one of {', '.join(f'{lang}.html' for lang in LETTER_LANGUAGES)}"
+        )
     if errors:
         return None, [TemplateProblem(slug, str(meta_path), error) for error in errors]
 

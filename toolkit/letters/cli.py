@@ -11,6 +11,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from werkzeug.datastructures import MultiDict
 
+from toolkit.contacts.directory import list_member_states
 from toolkit.documents.html import letter_html
 from toolkit.documents.pdf import PdfError, render_pdf
 from toolkit.documents.text import letter_text
@@ -20,7 +21,6 @@ from toolkit.letters.catalog import get_catalog, load_catalog
 from toolkit.letters.compose import LetterError, compose_letter
 from toolkit.letters.fill import LetterFillError
 from toolkit.letters.forms import SENDER_FIELDS, build_letter_form, letter_request
-from toolkit.contacts.directory import list_member_states
 
 templates_cli = AppGroup("templates", help="Letter templates in letter_templates/.")
 letters_cli = AppGroup("letters", help="Render letters from the command line.")
@@ -47,12 +47,17 @@ def check() -> None:
 @click.option("--template", "slug", required=True, help="Template slug, e.g. delegation-request.")
 @click.option("--country", default="", help="ISO code of the recipient country, e.g. KE.")
 @click.option(
-    "--org", "org_file", required=True, type=click.Path(dir_okay=False, path_type=Path),
+    "--org",
+    "org_file",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
     help="JSON file with the sender's details.",
 )
 @click.option("--lang", "language", default="en", show_default=True)
 @click.option("--event", default="", help="Event slug (default: the configured event).")
-@click.option("--date", "letter_date", default="", help="Date of the letter, YYYY-MM-DD (default: today).")
+@click.option(
+    "--date", "letter_date", default="", help="Date of the letter, YYYY-MM-DD (default: today)."
+)
 @click.option("--field", "extra", multiple=True, metavar="NAME=VALUE", help="A template field.")
 @click.option("--own-words", default="", help="A paragraph in your own words.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="pdf", show_default=True)
@@ -133,7 +138,9 @@ def _read_org(path: Path) -> dict:
     except UnicodeDecodeError as exc:
         raise click.ClickException(f"{path}: not UTF-8 text") from exc
     except json.JSONDecodeError as exc:
-        raise click.ClickException(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})") from exc
+        raise click.ClickException(
+            f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})"
+        ) from exc
     if not isinstance(data, dict):
         raise click.ClickException(f"{path}: must hold a JSON object with the sender's details")
     unknown = sorted(set(data) - set(SENDER_FIELDS))

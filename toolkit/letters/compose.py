@@ -148,4 +148,3 @@ def compose_letter(session: Session, catalog: Catalog, request: LetterRequest) -
         filled=filled,
         page_size="Letter" if paper_country in LETTER_PAPER_COUNTRIES else "A4",
     )
-

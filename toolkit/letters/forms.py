@@ -9,7 +9,14 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 
 from toolkit.letters.catalog import FieldSpec, LetterTemplate
 from toolkit.letters.compose import LetterRequest, SenderDetails
@@ -48,18 +55,14 @@ def _email(form: FlaskForm, field: StringField) -> None:
 class SenderForm(FlaskForm):
     """Who writes: the organization and its contact person."""
 
-    name = StringField(
-        _l("Organization name"), [DataRequired(), Length(max=200)], filters=LINE
-    )
+    name = StringField(_l("Organization name"), [DataRequired(), Length(max=200)], filters=LINE)
     description = TextAreaField(
         _l("What your organization does"),
         [Optional(), Length(max=500)],
         filters=BLOCK,
         description=_l("One or two sentences; shown under your name on the letterhead."),
     )
-    website = StringField(
-        _l("Website"), [Optional(), Length(max=300), _http_url], filters=LINE
-    )
+    website = StringField(_l("Website"), [Optional(), Length(max=300), _http_url], filters=LINE)
     address = TextAreaField(
         _l("Postal address"),
         [Optional(), Length(max=500)],
@@ -73,7 +76,9 @@ class SenderForm(FlaskForm):
         description=_l("The person who signs the letter."),
     )
     contact_role = StringField(
-        _l("Role"), [Optional(), Length(max=200)], filters=LINE,
+        _l("Role"),
+        [Optional(), Length(max=200)],
+        filters=LINE,
         description=_l("For example: Executive Director."),
     )
     email = StringField(_l("Email"), [DataRequired(), Length(max=254), _email], filters=LINE)
@@ -86,9 +91,7 @@ class SenderForm(FlaskForm):
         ],
         filters=LINE,
     )
-    country = SelectField(
-        _l("Your organization's country"), [DataRequired()], validate_choice=True
-    )
+    country = SelectField(_l("Your organization's country"), [DataRequired()], validate_choice=True)
 
 
 def build_letter_form(
@@ -99,7 +102,7 @@ def build_letter_form(
     default_event: str,
     **form_kwargs: object,
 ) -> SenderForm:
-    """A form class for one template: the sender's fields plus the letter's own, then an instance."""
+    """The form for one template: the sender's fields plus the letter's own."""
 
     class LetterForm(SenderForm):
         pass
@@ -112,9 +115,7 @@ def build_letter_form(
         )
     LetterForm.event = SelectField(_l("Conference"), [DataRequired()], default=default_event)
     LetterForm.language = SelectField(_l("Language of the letter"), [DataRequired()])
-    LetterForm.date = DateField(
-        _l("Date of the letter"), [InputRequired()], default=date.today
-    )
+    LetterForm.date = DateField(_l("Date of the letter"), [InputRequired()], default=date.today)
     for spec in template.fields:
         setattr(LetterForm, spec.name, _field_for(spec))
     LetterForm.own_words = TextAreaField(

@@ -15,8 +15,8 @@ from flask import (
     request,
     session,
 )
-from flask_babel import gettext as _
 from flask_babel import get_locale
+from flask_babel import gettext as _
 
 from toolkit.contacts.directory import get_member_state, list_member_states
 from toolkit.documents.html import letter_html
@@ -97,7 +97,10 @@ def new(slug: str) -> str:
     if country:
         state = get_member_state(db.session, country)
         if state is None:
-            abort(404, description=_("There is no member state with the code “%(code)s”.", code=country))
+            abort(
+                404,
+                description=_("There is no member state with the code “%(code)s”.", code=country),
+            )
         data["recipient_country"] = state.iso2
     event = request.args.get("event", "")
     if event:
