@@ -6,19 +6,23 @@ import click
 from flask import Flask
 from flask.cli import FlaskGroup
 
+from toolkit.accounts.cli import audit_cli, users_cli
 from toolkit.contacts.cli import data_cli
 from toolkit.letters.cli import letters_cli, templates_cli
+from toolkit.mail.cli import mail_cli
+from toolkit.resources.cli import resources_cli
+
+COMMAND_GROUPS = (templates_cli, letters_cli, data_cli, users_cli, audit_cli, mail_cli, resources_cli)
 
 
 def register_commands(app: Flask) -> None:
     """Attach every domain's command group to the app."""
-    app.cli.add_command(templates_cli)
-    app.cli.add_command(letters_cli)
-    app.cli.add_command(data_cli)
+    for group in COMMAND_GROUPS:
+        app.cli.add_command(group)
 
 
-def _create_app():  # noqa: ANN202 - FlaskGroup calls it with no arguments
-    from toolkit import create_app
+def _create_app() -> Flask:
+    from toolkit import create_app  # noqa: PLC0415 - FlaskGroup builds the app lazily
 
     return create_app()
 

@@ -3,6 +3,7 @@
 from flask import request
 from flask_babel import Babel
 from flask_limiter import Limiter
+from flask_login import LoginManager
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -31,6 +32,10 @@ migrate = Migrate()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address)
 babel = Babel()
+login_manager = LoginManager()
+login_manager.login_view = "accounts.login"
+login_manager.login_message = None  # the login page says why; no flash needed
+login_manager.session_protection = "strong"
 
 SUPPORTED_LOCALES = ("en",)
 

@@ -1,0 +1,1 @@
+"""Organizers: accounts, login, roles, and the audit log."""

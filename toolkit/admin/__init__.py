@@ -1,0 +1,1 @@
+"""The organizers' pages under /admin: the dashboard, accounts, the audit log."""

@@ -1,0 +1,5 @@
+"""The organizers' dashboard."""
+
+from flask import Blueprint
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")

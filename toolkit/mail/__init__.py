@@ -1,0 +1,1 @@
+"""Email: every message goes through the outbox and leaves only through this package."""

@@ -1,0 +1,1 @@
+"""The resource bank, the timeline and the talking points of each event."""
