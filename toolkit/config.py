@@ -26,6 +26,20 @@ class Defaults:
     MAX_CONTENT_LENGTH = 256 * 1024
     # Seconds one PDF may take before rendering is stopped.
     PDF_TIMEOUT = 30
+    # Mail. No MAIL_SERVER: messages are written as .eml files to OUTBOX_DIR instead of sent.
+    MAIL_SERVER: str | None = None
+    MAIL_PORT = 25
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
+    MAIL_USE_TLS = False  # STARTTLS on MAIL_PORT
+    MAIL_USE_SSL = False  # TLS from the first byte (usually port 465)
+    MAIL_DEFAULT_SENDER = "Advocacy Toolkit <noreply@localhost>"
+    MAIL_TIMEOUT = 15
+    MAIL_MAX_ATTEMPTS = 8  # then the message is marked failed and shown to admins
+    MAIL_RETRY_BASE_SECONDS = 30  # backoff: 30 s, 1 min, 2 min, ... capped at one hour
+    OUTBOX_DIR: str | None = None  # default: instance/outbox
+    # Where links in emails point (password resets, confirmations); no trailing slash.
+    BASE_URL = "http://127.0.0.1:5000"
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
     SESSION_COOKIE_HTTPONLY = True
@@ -46,6 +60,8 @@ def configure(app: Flask, test_config: dict | None) -> None:
     database_url = app.config.get("DATABASE_URL") or _sqlite_url(app)
     app.config["DATABASE_URL"] = database_url
     app.config["SQLALCHEMY_DATABASE_URI"] = database_url
+    if not app.config.get("OUTBOX_DIR"):
+        app.config["OUTBOX_DIR"] = os.path.join(app.instance_path, "outbox")
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret_key(app)
 
