@@ -25,6 +25,7 @@ setup: $(STAMP) ## Create .venv and install the project with its test tools
 db: setup ## Create or upgrade the database, then load events, member states and contacts
 	$(BIN)/toolkit db upgrade
 	$(BIN)/toolkit data load
+	$(BIN)/toolkit resources load-demo
 	$(BIN)/toolkit templates check
 
 check-system: ## Warn about missing system libraries and fonts (PDFs need them)

@@ -18,7 +18,8 @@ from sqlalchemy.engine import URL
 
 from toolkit import create_app
 from toolkit.config import PROJECT_ROOT
-from toolkit.contacts.directory import load_contact_points, load_member_states
+from toolkit.contacts.directory import CONTACT_POINTS_FILE, load_member_states
+from toolkit.contacts.spreadsheet import apply_import, plan_import
 from toolkit.events.catalog import load_events
 from toolkit.extensions import db
 
@@ -42,6 +43,8 @@ def base_config(database_url: str, instance: Path) -> dict:
         "SECRET_KEY": "test-secret-key",
         "DATABASE_URL": database_url,
         "RATELIMIT_ENABLED": False,
+        "OUTBOX_DIR": str(instance / "outbox"),
+        "DOCUMENTS_DIR": str(instance / "documents"),
     }
 
 
@@ -52,7 +55,11 @@ def _prepare(database_url: str, instance: Path) -> None:
         upgrade()
         load_events(db.session, PROJECT_ROOT / "letter_templates")
         load_member_states(db.session, PROJECT_ROOT / "contacts")
-        load_contact_points(db.session, PROJECT_ROOT / "contacts")
+        plan = plan_import(
+            db.session, (PROJECT_ROOT / "contacts" / CONTACT_POINTS_FILE).read_bytes()
+        )
+        apply_import(db.session, plan)
+        db.session.commit()
         db.session.remove()
         db.engine.dispose()
 
@@ -128,11 +135,19 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         engine.dispose()
 
 
+def _finish_background_work() -> None:
+    """Let mail deliveries started by a test end before its database goes away."""
+    from toolkit.mail.outbox import wait_for_deliveries
+
+    wait_for_deliveries()
+
+
 @pytest.fixture
 def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
     """The app on a fresh database; CSRF on, as in production."""
     app = create_app(base_config(database_url, tmp_path))
     yield app
+    _finish_background_work()
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
@@ -145,6 +160,7 @@ def sqlite_app(sqlite_template: Path, tmp_path: Path) -> Iterator[Flask]:
     shutil.copy(sqlite_template, path)
     app = create_app(base_config(f"sqlite:///{path}", tmp_path))
     yield app
+    _finish_background_work()
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
@@ -160,7 +176,7 @@ def runner(app: Flask) -> FlaskCliRunner:
     return app.test_cli_runner()
 
 
-CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+CSRF_RE = re.compile(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"')
 
 
 def csrf_token(client: FlaskClient, url: str) -> str:
@@ -170,3 +186,22 @@ def csrf_token(client: FlaskClient, url: str) -> str:
     match = CSRF_RE.search(response.get_data(as_text=True))
     assert match, "no CSRF token in the form"
     return match.group(1)
+
+
+PASSWORD = "correct horse battery staple"
+
+
+def make_user(app: Flask, email: str, role: str = "organizer", password: str = PASSWORD) -> int:
+    """An account made through the accounts service; returns its id."""
+    from toolkit.accounts.service import create_user
+
+    with app.app_context():
+        user = create_user(db.session, email, password, role)
+        db.session.commit()
+        return user.id
+
+
+def login(client: FlaskClient, email: str, password: str = PASSWORD):
+    """Log in through the real login form, CSRF token and all."""
+    token = csrf_token(client, "/login")
+    return client.post("/login", data={"email": email, "password": password, "csrf_token": token})

@@ -16,8 +16,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     from toolkit import db as _db  # noqa: F401 - registers the SQLite pragmas
     from toolkit.accounts.views import bp as accounts_bp
     from toolkit.admin.views import bp as admin_bp
+    from toolkit.api.views import bp as api_bp
     from toolkit.cli import register_commands
     from toolkit.config import PROJECT_ROOT, configure
+    from toolkit.contacts.views import bp as contacts_bp
     from toolkit.extensions import babel, csrf, db, limiter, login_manager, migrate, select_locale
     from toolkit.letters.views import bp as letters_bp
     from toolkit.mail.views import bp as mail_bp
@@ -41,7 +43,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)
 
-    for blueprint in (main_bp, letters_bp, accounts_bp, admin_bp, mail_bp, resources_bp):
+    blueprints = (
+        main_bp, letters_bp, contacts_bp, resources_bp, accounts_bp, admin_bp, mail_bp, api_bp,
+    )  # fmt: skip
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
     register_error_handlers(app)
     register_security_headers(app)

@@ -7,12 +7,21 @@ from flask import Flask
 from flask.cli import FlaskGroup
 
 from toolkit.accounts.cli import audit_cli, users_cli
-from toolkit.contacts.cli import data_cli
+from toolkit.contacts.cli import contacts_cli, data_cli
 from toolkit.letters.cli import letters_cli, templates_cli
 from toolkit.mail.cli import mail_cli
 from toolkit.resources.cli import resources_cli
 
-COMMAND_GROUPS = (templates_cli, letters_cli, data_cli, users_cli, audit_cli, mail_cli, resources_cli)
+COMMAND_GROUPS = (
+    templates_cli,
+    letters_cli,
+    data_cli,
+    contacts_cli,
+    users_cli,
+    audit_cli,
+    mail_cli,
+    resources_cli,
+)
 
 
 def register_commands(app: Flask) -> None:

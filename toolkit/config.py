@@ -38,8 +38,12 @@ class Defaults:
     MAIL_MAX_ATTEMPTS = 8  # then the message is marked failed and shown to admins
     MAIL_RETRY_BASE_SECONDS = 30  # backoff: 30 s, 1 min, 2 min, ... capped at one hour
     OUTBOX_DIR: str | None = None  # default: instance/outbox
+    DOCUMENTS_DIR: str | None = None  # kept PDFs (long final letters); default: instance/documents
     # Where links in emails point (password resets, confirmations); no trailing slash.
     BASE_URL = "http://127.0.0.1:5000"
+    PASSWORD_RESET_MAX_AGE = 3600  # seconds a reset link stays valid
+    SIGNATURE_CONFIRM_MAX_AGE = 14 * 24 * 3600  # seconds a confirmation link stays valid
+    SIGNATURE_MANAGE_MAX_AGE = 365 * 24 * 3600  # update/withdraw links live as long as data is kept
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
     SESSION_COOKIE_HTTPONLY = True
@@ -62,6 +66,8 @@ def configure(app: Flask, test_config: dict | None) -> None:
     app.config["SQLALCHEMY_DATABASE_URI"] = database_url
     if not app.config.get("OUTBOX_DIR"):
         app.config["OUTBOX_DIR"] = os.path.join(app.instance_path, "outbox")
+    if not app.config.get("DOCUMENTS_DIR"):
+        app.config["DOCUMENTS_DIR"] = os.path.join(app.instance_path, "documents")
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret_key(app)
 

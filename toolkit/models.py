@@ -10,6 +10,7 @@ MODEL_MODULES = (
     "toolkit.accounts.models",
     "toolkit.mail.models",
     "toolkit.resources.models",
+    "toolkit.campaigns.models",
 )
 
 

@@ -8,7 +8,12 @@ import subprocess
 import sys
 
 # (what to look for with fc-list, the Debian package that brings it, what it is for)
-FONTS = (("DejaVu Serif", "fonts-dejavu-core", "Latin, Cyrillic and Greek letters"),)
+FONTS = (
+    ("DejaVu Serif", "fonts-dejavu-core", "Latin, Cyrillic and Greek letters"),
+    ("Amiri", "fonts-hosny-amiri", "Arabic names and letters"),
+    ("WenQuanYi Micro Hei", "fonts-wqy-microhei", "Chinese names and letters"),
+    ("Lohit Devanagari", "fonts-lohit-deva", "names in Devanagari (Hindi, Marathi, Nepali)"),
+)
 LIBRARIES = (
     ("harfbuzz-subset", "libharfbuzz-subset0", "fast PDF rendering with small files"),
     ("pango-1.0", "libpango-1.0-0", "any PDF at all"),

@@ -54,3 +54,13 @@ def is_http_url(value: str) -> bool:
     except ValueError:
         return False
     return parts.scheme in ("http", "https") and bool(parts.netloc) and " " not in value
+
+
+def has_control_characters(value: str) -> bool:
+    """True when a value holds control characters (other than line breaks and tabs)."""
+    return any(unicodedata.category(char) == "Cc" and char not in "\n\r\t" for char in value)
+
+
+def nfc(value: object) -> object:
+    """Unicode NFC, so the same name typed on two keyboards is stored the same way."""
+    return unicodedata.normalize("NFC", value).strip() if isinstance(value, str) else value

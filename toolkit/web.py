@@ -38,8 +38,12 @@ def register_error_handlers(app: Flask) -> None:
         return _error_page(400, message), 400
 
     @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException) -> tuple[str, int]:
+    def http_error(error: HTTPException):  # noqa: ANN202 - a page or a JSON response
         code = error.code or 500
+        if request.path.startswith("/api/"):
+            from toolkit.api.views import error as api_error  # noqa: PLC0415
+
+            return api_error(code, error.description or error.name)
         if code == 413:
             limit = app.config.get("MAX_CONTENT_LENGTH") or 0
             message = _(

@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
-
-import pytest
 
 from toolkit.contacts.directory import (
-    CONTACT_POINT_COLUMNS,
-    DirectoryDataError,
     best_contact_point,
     get_member_state,
     government_recipient,
     list_member_states,
-    load_contact_points,
 )
 from toolkit.contacts.models import ContactPoint, MemberState
 from toolkit.extensions import db
@@ -55,36 +49,3 @@ def test_best_contact_point_prefers_verified_then_role(app):
         generic = government_recipient(db.session, db.session.get(MemberState, "KE"))
         assert not generic.has_contact_point
         assert generic.address_lines[0] == "The Minister responsible for telecommunications"
-
-
-def _write(tmp_path: Path, rows: list[str]) -> Path:
-    (tmp_path / "contact_points.csv").write_text(
-        ",".join(CONTACT_POINT_COLUMNS) + "\n" + "".join(row + "\n" for row in rows)
-    )
-    return tmp_path
-
-
-@pytest.mark.parametrize(
-    "row, message",
-    [
-        ("ZZ,ministry,Org,,,,,,,src,,verified", "unknown country 'ZZ'"),
-        ("KE,chief,Org,,,,,,,src,,verified", "unknown role 'chief'"),
-        ("KE,ministry,Org,,,,,,,,,verified", "needs a source"),
-        ("KE,ministry,Org,,,,,,,src,12/10/2012,verified", "YYYY-MM-DD"),
-        ("KE,ministry,Org,,,,,,,src,,maybe,extra", "too many fields"),
-    ],
-)
-def test_bad_contact_rows_are_refused_and_nothing_changes(app, tmp_path: Path, row, message):
-    with app.app_context():
-        db.session.add(ContactPoint(country="KE", role="ministry", organization="Kept", source="s"))
-        db.session.commit()
-        with pytest.raises(DirectoryDataError, match=message):
-            load_contact_points(db.session, _write(tmp_path, [row]))
-        db.session.rollback()
-        assert [p.organization for p in db.session.query(ContactPoint)] == ["Kept"]
-
-
-def test_wrong_header_is_refused(app, tmp_path: Path):
-    (tmp_path / "contact_points.csv").write_text("country,name\nKE,x\n")
-    with app.app_context(), pytest.raises(DirectoryDataError, match="the header must be"):
-        load_contact_points(db.session, tmp_path)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -10,7 +12,13 @@ from pathlib import Path
 from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
-from toolkit.contacts.models import ContactPoint, ContactRole, ContactStatus, MemberState
+from toolkit.contacts.models import (
+    LANGUAGES,
+    ContactPoint,
+    ContactRole,
+    ContactStatus,
+    MemberState,
+)
 
 MEMBER_STATES_FILE = "member_states.csv"
 CONTACT_POINTS_FILE = "contact_points.csv"
@@ -118,35 +126,6 @@ def load_member_states(session: Session, directory: Path) -> tuple[int, int]:
     return added, updated
 
 
-def load_contact_points(session: Session, directory: Path) -> int:
-    """Replace the contact points with those in contact_points.csv; return how many."""
-    rows = _read_csv(Path(directory) / CONTACT_POINTS_FILE, CONTACT_POINT_COLUMNS)
-    known = set(session.scalars(select(MemberState.iso2)))
-    roles = {role.value for role in ContactRole}
-    points = []
-    for number, row in enumerate(rows, start=2):
-        where = f"{CONTACT_POINTS_FILE}, row {number}"
-        if row["country"] not in known:
-            raise DirectoryDataError(f"{where}: unknown country {row['country']!r}")
-        if row["role"] not in roles:
-            raise DirectoryDataError(f"{where}: unknown role {row['role']!r}")
-        if not row["source"]:
-            raise DirectoryDataError(f"{where}: every contact point needs a source")
-        try:
-            verified_on = date.fromisoformat(row["verified_on"]) if row["verified_on"] else None
-        except ValueError as exc:
-            raise DirectoryDataError(f"{where}: verified_on must be YYYY-MM-DD") from exc
-        status = row["status"] or ContactStatus.UNVERIFIED.value
-        if status not in {s.value for s in ContactStatus}:
-            raise DirectoryDataError(f"{where}: status must be verified or unverified")
-        points.append(ContactPoint(**{**row, "verified_on": verified_on, "status": status}))
-    for point in session.scalars(select(ContactPoint)):
-        session.delete(point)
-    session.add_all(points)
-    session.commit()
-    return len(points)
-
-
 def get_member_state(session: Session, code: str) -> MemberState | None:
     """A member state by its ISO 3166 alpha-2 code, any case."""
     if not code or len(code) != 2 or not code.isascii():
@@ -160,12 +139,39 @@ def list_member_states(session: Session, language: str = "en") -> list[MemberSta
     return sorted(states, key=lambda state: state.name(language).casefold())
 
 
-def best_contact_point(session: Session, code: str) -> ContactPoint | None:
-    """The contact point a government letter should go to: verified first, then by role."""
+def _fold(text: str) -> str:
+    """Case- and accent-insensitive form for searching ("Côte" finds "cote")."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
+
+
+def search_member_states(session: Session, query: str, language: str = "en") -> list[MemberState]:
+    """States whose name in any of the six UN languages, or whose ISO code, matches the query."""
+    states = list_member_states(session, language)
+    needle = _fold(query.strip())
+    if not needle:
+        return states
+    return [
+        state
+        for state in states
+        if needle in (state.iso2.casefold(), state.iso3.casefold())
+        or any(needle in _fold(state.name(lang)) for lang in LANGUAGES)
+        or needle in _fold(state.official_name_en)
+    ]
+
+
+def best_contact_point(
+    session: Session, code: str, roles: Sequence[str] = ()
+) -> ContactPoint | None:
+    """The contact point a government letter should go to: verified first, then by role.
+
+    ``roles`` is the letter's own order of preference; the default order fills in the rest.
+    """
+    order = list(dict.fromkeys([*roles, *(role.value for role in ROLE_PREFERENCE)]))
     role_rank = case(
-        {role.value: rank for rank, role in enumerate(ROLE_PREFERENCE)},
+        {role: rank for rank, role in enumerate(order)},
         value=ContactPoint.role,
-        else_=len(ROLE_PREFERENCE),
+        else_=len(order),
     )
     verified_first = case((ContactPoint.status == ContactStatus.VERIFIED.value, 0), else_=1)
     query = (
@@ -177,9 +183,11 @@ def best_contact_point(session: Session, code: str) -> ContactPoint | None:
     return session.scalar(query)
 
 
-def government_recipient(session: Session, state: MemberState, language: str = "en") -> Recipient:
+def government_recipient(
+    session: Session, state: MemberState, language: str = "en", roles: Sequence[str] = ()
+) -> Recipient:
     """The addressee for a letter to this state's government, generic when no contact is known."""
-    point = best_contact_point(session, state.iso2)
+    point = best_contact_point(session, state.iso2, roles)
     country_name = state.name(language)
     if point is None:
         return Recipient(

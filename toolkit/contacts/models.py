@@ -97,3 +97,40 @@ class ContactPoint(db.Model):
 
     def __repr__(self) -> str:
         return f"<ContactPoint {self.country} {self.role}>"
+
+
+class CorrectionStatus(StrEnum):
+    """Where a suggested correction stands."""
+
+    SUGGESTED = "suggested"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class ContactCorrection(db.Model):
+    """A correction suggested by a member of the public, for organizers to check."""
+
+    __tablename__ = "contact_corrections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    country: Mapped[str] = mapped_column(ForeignKey("member_states.iso2"), index=True)
+    contact_point_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contact_points.id", ondelete="SET NULL")
+    )
+    what_is_wrong: Mapped[str] = mapped_column(Text)
+    correct_detail: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(500))
+    suggester_email: Mapped[str] = mapped_column(String(254), default="")  # private
+    status: Mapped[str] = mapped_column(
+        String(16), default=CorrectionStatus.SUGGESTED.value, index=True
+    )
+    decision_reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    member_state: Mapped[MemberState] = relationship()
+    contact_point: Mapped[ContactPoint | None] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<ContactCorrection {self.country} {self.status}>"

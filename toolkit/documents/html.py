@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from toolkit.letters.compose import Letter
+
+if TYPE_CHECKING:
+    from toolkit.campaigns.final_letter import FinalLetter
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
@@ -26,3 +30,9 @@ def _environment() -> Environment:
 def letter_html(letter: Letter) -> str:
     """The full HTML document that WeasyPrint turns into the letter's PDF."""
     return _environment().get_template("documents/letter.html").render(letter=letter)
+
+
+def final_letter_html(letter: FinalLetter, labels: dict[str, str]) -> str:
+    """A sign-on letter followed by its signatories; ``labels`` are the headings, translated."""
+    template = _environment().get_template("documents/signon.html")
+    return template.render(letter=letter, labels=labels)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from jinja2.sandbox import SandboxedEnvironment
 
+from toolkit.contacts.models import ContactRole
 from toolkit.letters.context import SAMPLE_EVENT, SAMPLE_SENDER, context_for, sample_recipient
 from toolkit.letters.fill import FilledLetter, LetterFillError, fill, make_environment
 
@@ -71,6 +72,7 @@ class LetterTemplate:
     fields: tuple[FieldSpec, ...]
     languages: tuple[str, ...]
     directory: Path
+    contact_roles: tuple[str, ...] = ()
 
     def body_file(self, language: str) -> str:
         """The template's body for one language, as the sandbox loader names it."""
@@ -153,6 +155,10 @@ def _load_one(
         errors.append(f"'recipient' must be one of {', '.join(RECIPIENT_KINDS)}")
     if meta.get("signed_by", "sender") not in SIGNED_BY:
         errors.append(f"'signed_by' must be one of {', '.join(SIGNED_BY)}")
+    contact_roles = meta.get("contact_roles", [])
+    known_roles = [role.value for role in ContactRole]
+    if not isinstance(contact_roles, list) or any(r not in known_roles for r in contact_roles):
+        errors.append(f"'contact_roles' must be a list of: {', '.join(known_roles)}")
     fields, field_errors = _read_fields(meta.get("fields", []))
     errors += field_errors
     languages = tuple(lang for lang in LETTER_LANGUAGES if (folder / f"{lang}.html").is_file())
@@ -172,6 +178,7 @@ def _load_one(
         fields=fields,
         languages=languages,
         directory=folder,
+        contact_roles=tuple(contact_roles),
     )
     problems = []
     for language in languages:

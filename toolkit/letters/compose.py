@@ -109,7 +109,7 @@ def compose_letter(session: Session, catalog: Catalog, request: LetterRequest) -
         state = get_member_state(session, request.recipient_country)
         if state is None:
             raise NotFound(f"Unknown recipient country code: '{request.recipient_country}'.")
-        recipient = government_recipient(session, state, request.language)
+        recipient = government_recipient(session, state, request.language, template.contact_roles)
 
     details = request.sender
     sender = SenderView(

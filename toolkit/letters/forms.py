@@ -8,7 +8,7 @@ from babel import Locale
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms import DateField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import (
     DataRequired,
     InputRequired,
@@ -129,12 +129,14 @@ def build_letter_form(
     )
 
     form = LetterForm(**form_kwargs)
-    country_choices = [("", _l("Choose a country"))] + countries
+    country_choices = [SelectChoice("", _l("Choose a country"))] + [
+        SelectChoice(code, name) for code, name in countries
+    ]
     form.country.choices = country_choices
     if template.recipient == "government":
         form.recipient_country.choices = country_choices
-    form.event.choices = events
-    form.language.choices = [(code, language_name(code)) for code in template.languages]
+    form.event.choices = [SelectChoice(slug, name) for slug, name in events]
+    form.language.choices = [SelectChoice(code, language_name(code)) for code in template.languages]
     return form
 
 

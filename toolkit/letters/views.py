@@ -18,7 +18,7 @@ from flask import (
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from toolkit.contacts.directory import get_member_state, list_member_states
+from toolkit.contacts.directory import get_member_state, government_recipient, list_member_states
 from toolkit.documents.html import letter_html
 from toolkit.documents.pdf import PdfError, render_pdf
 from toolkit.documents.text import letter_text
@@ -107,6 +107,13 @@ def new(slug: str) -> str:
         if get_event(db.session, event) is None:
             abort(404, description=_("There is no event called “%(slug)s”.", slug=event))
         data["event"] = event
+    recipient = None
+    if template.recipient == "government" and data.get("recipient_country"):
+        state = get_member_state(db.session, data["recipient_country"])
+        if state is not None:
+            recipient = government_recipient(
+                db.session, state, str(get_locale() or "en"), template.contact_roles
+            )
     notice = None
     language = request.args.get("lang", "")
     if language:
@@ -119,7 +126,9 @@ def new(slug: str) -> str:
                 langs=", ".join(template.languages),
             )
     form = _form(template, data=data)
-    return render_template("letters/new.html", template=template, form=form, notice=notice)
+    return render_template(
+        "letters/new.html", template=template, form=form, notice=notice, recipient=recipient
+    )
 
 
 @bp.post("/<slug>")

@@ -1,0 +1,414 @@
+"""The outbox service: queue, deliver by SMTP (a real aiosmtpd server) or as .eml, retry."""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import threading
+from datetime import UTC, datetime, timedelta
+from email import policy
+from email.parser import BytesParser
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tests.smtp import body_text, mail_config, smtp_server  # noqa: F401
+from toolkit.extensions import db
+from toolkit.mail.models import MessageStatus, OutboxMessage
+from toolkit.mail.outbox import (
+    DeliveryReport,
+    OutboxError,
+    backoff,
+    count_by_status,
+    count_failed,
+    deliver_pending,
+    deliver_soon,
+    format_address,
+    queue_message,
+    wait_for_deliveries,
+)
+
+ARABIC_NAME = "منظمة المجتمع المدني"
+CHINESE_SUBJECT = "请确认您的签名：开放互联网"
+PDF_BYTES = b"%PDF-1.4\n% a small test file\n" + bytes(range(256)) * 8
+
+
+def utc(moment: datetime | None) -> datetime | None:
+    """SQLite returns naive datetimes (stored as UTC); PostgreSQL returns aware ones."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+@pytest.fixture
+def outbox_dir(app, tmp_path: Path) -> Path:
+    """Where .eml files go in these tests (never the real instance folder)."""
+    folder = tmp_path / "outbox"
+    app.config["OUTBOX_DIR"] = str(folder)
+    return folder
+
+
+def queue(app, **fields) -> int:
+    """Queue one message and commit it; returns its id."""
+    values = {"to": "grace@example.org", "subject": "Hello", "text": "Hello there.", "kind": "test"}
+    values.update(fields)
+    with app.app_context():
+        message = queue_message(db.session, **values)
+        db.session.commit()
+        return message.id
+
+
+def flush(app, **options) -> DeliveryReport:
+    with app.app_context():
+        return deliver_pending(db.session, app.config, **options)
+
+
+def load(app, message_id: int) -> OutboxMessage:
+    with app.app_context():
+        message = db.session.get(OutboxMessage, message_id)
+        db.session.expunge(message)
+        return message
+
+
+# --- queueing ----------------------------------------------------------------------------
+
+
+def test_queue_adds_to_the_session_and_the_caller_commits(app, outbox_dir):
+    with app.app_context():
+        message = queue_message(
+            db.session, to=["a@example.org", f"{ARABIC_NAME} <b@example.org>"],
+            subject="Line one\r\nBcc: evil@example.org", text="Body", kind="password-reset",
+        )  # fmt: skip
+        assert message in db.session.new
+        db.session.rollback()
+        assert db.session.scalar(select(OutboxMessage)) is None
+
+    message_id = queue(app, to=["a@example.org", f"{ARABIC_NAME} <b@example.org>"],
+                       subject="Line one\r\nBcc: evil@example.org")  # fmt: skip
+    message = load(app, message_id)
+    assert message.status == MessageStatus.QUEUED
+    assert message.attempts == 0
+    assert message.to_addresses == f"a@example.org, {ARABIC_NAME} <b@example.org>"
+    assert message.subject == "Line one Bcc: evil@example.org"  # no header injection
+
+
+@pytest.mark.parametrize(
+    "to",
+    ["", "not an address", "a@example.org\nBcc: b@example.org", "x@", "@example.org", []],
+)
+def test_unusable_recipients_are_refused(app, to):
+    with app.app_context(), pytest.raises(OutboxError):
+        queue_message(db.session, to=to, subject="s", text="t")
+
+
+def test_format_address_quotes_names_with_commas(app, outbox_dir):
+    entry = format_address("Doe, Jane", "jane@example.org")
+    assert entry == '"Doe, Jane" <jane@example.org>'
+    message = load(app, queue(app, to=[entry, "b@example.org"]))
+    assert message.to_addresses == '"Doe, Jane" <jane@example.org>, b@example.org'
+
+
+# --- no SMTP server: .eml files ----------------------------------------------------------
+
+
+def test_without_smtp_messages_are_written_as_eml_files(app, outbox_dir):
+    app.config["MAIL_DEFAULT_SENDER"] = f"{ARABIC_NAME} <noreply@example.org>"
+    message_id = queue(
+        app,
+        to="张伟 <zhang@example.org>",
+        subject=CHINESE_SUBJECT,
+        text="نص الرسالة\nSecond line.",
+        html="<p>نص الرسالة</p>",
+        reply_to="Organizers <team@example.org>",
+        kind="signature-confirm",
+        attachments=[("letter.pdf", "application/pdf", PDF_BYTES)],
+    )
+    assert flush(app) == DeliveryReport(sent=1)
+
+    message = load(app, message_id)
+    assert message.status == MessageStatus.SENT
+    assert message.attempts == 1
+    assert message.sent_at is not None
+    path = Path(message.eml_path)
+    assert path.parent == outbox_dir
+    assert re.fullmatch(rf"\d{{8}}-\d{{6}}-{message_id}-signature-confirm\.eml", path.name)
+    assert stat.S_IMODE(os.stat(outbox_dir).st_mode) == 0o700
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert list(outbox_dir.iterdir()) == [path]  # no partial files left behind
+
+    raw = path.read_bytes()
+    header_block = raw.split(b"\r\n\r\n", 1)[0]
+    assert header_block.isascii()  # RFC 2047 encoded words, not raw UTF-8
+    parsed = BytesParser(policy=policy.default).parsebytes(raw)
+    assert parsed["Subject"] == CHINESE_SUBJECT
+    assert parsed["From"].addresses[0].display_name == ARABIC_NAME
+    assert parsed["To"].addresses[0].display_name == "张伟"
+    assert parsed["Reply-To"] == "Organizers <team@example.org>"
+    assert parsed["Message-ID"] == message.message_id
+    assert parsed["Date"].datetime is not None
+    assert body_text(parsed) == "نص الرسالة\nSecond line.\n"
+    assert "نص الرسالة" in body_text(parsed, "html")
+    [attachment] = list(parsed.iter_attachments())
+    assert attachment.get_filename() == "letter.pdf"
+    assert attachment.get_content() == PDF_BYTES
+    assert "نص الرسالة".encode() in raw  # the text stays readable in the file
+
+
+def test_unwritable_outbox_dir_is_retried(app, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    app.config["OUTBOX_DIR"] = str(blocker / "outbox")
+    message_id = queue(app)
+    assert flush(app) == DeliveryReport(retrying=1)
+    message = load(app, message_id)
+    assert message.status == MessageStatus.QUEUED
+    assert "cannot write to" in message.last_error
+
+
+# --- SMTP --------------------------------------------------------------------------------
+
+
+def test_delivery_through_a_real_smtp_server(app, smtp_server):  # noqa: F811
+    mail_config(app, smtp_server)
+    app.config["MAIL_DEFAULT_SENDER"] = "Advocacy Toolkit <noreply@example.org>"
+    message_id = queue(
+        app,
+        to=[f"{ARABIC_NAME} <org@example.org>", "李明 <li@example.org>"],
+        subject=CHINESE_SUBJECT + " / تأكيد التوقيع",
+        text="Please confirm: https://example.org/c/abc\nشكرا",
+        html="<p>Please <a href='https://example.org/c/abc'>confirm</a>. 谢谢</p>",
+        reply_to="campaign@example.org",
+        attachments=[("رسالة.pdf", "application/pdf", PDF_BYTES)],
+    )
+    assert flush(app) == DeliveryReport(sent=1)
+
+    [received] = smtp_server.wait_for(1)
+    [envelope] = smtp_server.envelopes
+    assert envelope.mail_from == "noreply@example.org"
+    assert sorted(envelope.rcpt_tos) == ["li@example.org", "org@example.org"]
+    assert not envelope.smtp_utf8
+    assert envelope.content.isascii()  # 7-bit safe for any server
+    assert b"=?utf-8?" in envelope.content.split(b"\r\n\r\n", 1)[0]
+
+    assert received["Subject"] == CHINESE_SUBJECT + " / تأكيد التوقيع"
+    names = [address.display_name for address in received["To"].addresses]
+    assert names == [ARABIC_NAME, "李明"]
+    assert received["Reply-To"] == "campaign@example.org"
+    assert received["Auto-Submitted"] == "auto-generated"
+    message = load(app, message_id)
+    assert received["Message-ID"] == message.message_id
+    assert message.eml_path is None
+    assert body_text(received) == "Please confirm: https://example.org/c/abc\nشكرا\n"
+    assert "谢谢" in body_text(received, "html")
+    [attachment] = list(received.iter_attachments())
+    assert attachment.get_filename() == "رسالة.pdf"
+    assert attachment.get_content_type() == "application/pdf"
+    assert attachment.get_content() == PDF_BYTES
+
+
+def test_international_domain_is_sent_as_idna(app, smtp_server):  # noqa: F811
+    mail_config(app, smtp_server)
+    queue(app, to="info@例子.中国")
+    assert flush(app).sent == 1
+    smtp_server.wait_for(1)
+    assert smtp_server.envelopes[0].rcpt_tos == ("info@xn--fsqu00a.xn--fiqs8s",)
+    assert not smtp_server.envelopes[0].smtp_utf8
+
+
+def test_non_ascii_local_part_uses_smtputf8_or_fails_clearly(app, smtp_server):  # noqa: F811
+    mail_config(app, smtp_server)
+    first = queue(app, to="张伟 <张伟@example.org>", subject="SMTPUTF8")
+    assert flush(app).sent == 1
+    [received] = smtp_server.wait_for(1)
+    assert smtp_server.envelopes[0].smtp_utf8
+    assert smtp_server.envelopes[0].rcpt_tos == ("张伟@example.org",)
+    assert received["To"].addresses[0].username == "张伟"
+    assert load(app, first).status == MessageStatus.SENT
+
+    smtp_server.stop()
+    smtp_server.smtputf8 = False
+    smtp_server.start()
+    second = queue(app, to="张伟@example.org")
+    assert flush(app) == DeliveryReport(failed=1)
+    message = load(app, second)
+    assert message.status == MessageStatus.FAILED
+    assert "SMTPUTF8" in message.last_error
+
+
+def test_retry_after_the_server_was_down(app, smtp_server):  # noqa: F811
+    mail_config(app, smtp_server)
+    smtp_server.stop()
+    message_id = queue(app, subject="Reset your password")
+    start = datetime.now(UTC)
+
+    assert flush(app, now=start) == DeliveryReport(retrying=1)
+    message = load(app, message_id)
+    assert message.status == MessageStatus.QUEUED
+    assert message.attempts == 1
+    assert "connection refused" in message.last_error
+    assert str(smtp_server.port) in message.last_error
+    assert utc(message.next_attempt_at) == start + timedelta(seconds=30)
+
+    smtp_server.start()
+    assert flush(app, now=start + timedelta(seconds=10)) == DeliveryReport()  # still waiting
+    assert smtp_server.messages == []
+
+    assert flush(app, now=start + timedelta(seconds=31)) == DeliveryReport(sent=1)
+    assert flush(app, now=start + timedelta(hours=2), ignore_backoff=True) == DeliveryReport()
+    [received] = smtp_server.wait_for(1)
+    assert received["Subject"] == "Reset your password"
+    message = load(app, message_id)
+    assert message.status == MessageStatus.SENT
+    assert message.attempts == 2
+    assert len(smtp_server.messages) == 1
+
+
+def test_backoff_doubles_up_to_an_hour(app):
+    config = {"MAIL_RETRY_BASE_SECONDS": 30}
+    waits = [backoff(config, attempts).total_seconds() for attempts in range(1, 10)]
+    assert waits == [30, 60, 120, 240, 480, 960, 1920, 3600, 3600]
+
+
+def test_gives_up_after_max_attempts(app, smtp_server):  # noqa: F811
+    mail_config(app, smtp_server)
+    app.config["MAIL_MAX_ATTEMPTS"] = 3
+    smtp_server.stop()
+    message_id = queue(app)
+    now = datetime.now(UTC)
+    reports = [flush(app, now=now + timedelta(hours=step)) for step in range(4)]
+    assert reports == [
+        DeliveryReport(retrying=1), DeliveryReport(retrying=1), DeliveryReport(failed=1),
+        DeliveryReport(),
+    ]  # fmt: skip
+    message = load(app, message_id)
+    assert message.status == MessageStatus.FAILED
+    assert message.attempts == 3
+    assert message.last_error.startswith("gave up after 3 attempts: cannot connect")
+    with app.app_context():
+        assert count_failed(db.session) == 1
+        assert count_by_status(db.session) == {"queued": 0, "sending": 0, "sent": 0, "failed": 1}
+
+
+def test_a_permanently_refused_recipient_fails_at_once(app, smtp_server):  # noqa: F811
+    mail_config(app, smtp_server)
+    smtp_server.refuse["gone@example.org"] = "550 5.1.1 No such mailbox"
+    smtp_server.refuse["busy@example.org"] = "450 4.2.1 Try later"
+    gone = queue(app, to="gone@example.org")
+    busy = queue(app, to="busy@example.org")
+    assert flush(app) == DeliveryReport(failed=1, retrying=1)
+    message = load(app, gone)
+    assert message.status == MessageStatus.FAILED
+    assert message.attempts == 1
+    assert "refused permanently" in message.last_error
+    assert "550 5.1.1 No such mailbox" in message.last_error
+    message = load(app, busy)
+    assert message.status == MessageStatus.QUEUED
+    assert "refused for now" in message.last_error
+    assert smtp_server.messages == []
+
+
+def test_some_recipients_refused_is_sent_and_noted(app, smtp_server):  # noqa: F811
+    mail_config(app, smtp_server)
+    smtp_server.refuse["gone@example.org"] = "550 5.1.1 No such mailbox"
+    message_id = queue(app, to=["here@example.org", "gone@example.org"])
+    assert flush(app) == DeliveryReport(sent=1)
+    smtp_server.wait_for(1)
+    assert smtp_server.envelopes[0].rcpt_tos == ("here@example.org",)
+    message = load(app, message_id)
+    assert message.status == MessageStatus.SENT
+    assert "gone@example.org: 550" in message.last_error
+
+
+def test_one_connection_failure_fails_the_batch_fast(app, smtp_server):  # noqa: F811
+    mail_config(app, smtp_server)
+    smtp_server.stop()
+    for _ in range(5):
+        queue(app)
+    assert flush(app) == DeliveryReport(retrying=5)
+
+
+def test_two_flushers_at_once_send_each_message_once(app, smtp_server):  # noqa: F811
+    mail_config(app, smtp_server)
+    count = 30
+    for number in range(count):
+        queue(app, subject=f"message {number}")
+    barrier = threading.Barrier(2)
+    reports: list[DeliveryReport] = []
+    errors: list[BaseException] = []
+
+    def flusher() -> None:
+        try:
+            with app.app_context(), Session(db.engine) as session:
+                barrier.wait()
+                reports.append(deliver_pending(session, app.config))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=flusher) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    assert sum(report.sent for report in reports) == count
+    received = smtp_server.wait_for(count)
+    subjects = sorted(message["Subject"] for message in received)
+    assert subjects == sorted(f"message {number}" for number in range(count))
+    with app.app_context():
+        assert count_by_status(db.session)["sent"] == count
+
+
+def test_a_crashed_flushers_message_is_taken_again_after_ten_minutes(app, outbox_dir):
+    now = datetime.now(UTC)
+    crashed = queue(app, subject="crashed")
+    busy = queue(app, subject="busy")
+    with app.app_context():
+        db.session.get(OutboxMessage, crashed).status = MessageStatus.SENDING.value
+        db.session.get(OutboxMessage, crashed).next_attempt_at = now - timedelta(minutes=11)
+        db.session.get(OutboxMessage, busy).status = MessageStatus.SENDING.value
+        db.session.get(OutboxMessage, busy).next_attempt_at = now + timedelta(minutes=5)
+        db.session.commit()
+    assert flush(app, now=now, ignore_backoff=True) == DeliveryReport(sent=1)
+    assert load(app, crashed).status == MessageStatus.SENT
+    assert load(app, busy).status == MessageStatus.SENDING
+
+
+def test_deliver_soon_sends_in_the_background(app, smtp_server):  # noqa: F811
+    mail_config(app, smtp_server)
+    message_id = queue(app, subject="soon")
+    with app.test_request_context("/"):
+        deliver_soon()
+    assert wait_for_deliveries(10)
+    [received] = smtp_server.wait_for(1)
+    assert received["Subject"] == "soon"
+    assert load(app, message_id).status == MessageStatus.SENT
+
+
+def test_a_burst_of_requests_sends_each_message_once(app, smtp_server):  # noqa: F811
+    mail_config(app, smtp_server)
+    for number in range(3):
+        queue(app, subject=f"burst {number}")
+        with app.test_request_context("/"):
+            deliver_soon()
+            deliver_soon()
+    assert wait_for_deliveries(10)
+    received = smtp_server.wait_for(3)
+    assert sorted(message["Subject"] for message in received) == ["burst 0", "burst 1", "burst 2"]
+    with app.app_context():
+        assert count_by_status(db.session)["sent"] == 3
+
+
+def test_deliver_soon_never_raises(app, smtp_server, caplog):  # noqa: F811
+    deliver_soon()  # no app context: logged, not raised
+    assert "could not start background delivery" in caplog.text
+
+    mail_config(app, smtp_server)
+    smtp_server.stop()
+    message_id = queue(app)
+    with app.app_context():
+        deliver_soon()
+    assert wait_for_deliveries(10)
+    assert load(app, message_id).status == MessageStatus.QUEUED
