@@ -17,6 +17,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from toolkit.accounts.views import bp as accounts_bp
     from toolkit.admin.views import bp as admin_bp
     from toolkit.api.views import bp as api_bp
+    from toolkit.campaigns.views import bp as campaigns_bp
     from toolkit.cli import register_commands
     from toolkit.config import PROJECT_ROOT, configure
     from toolkit.contacts.views import bp as contacts_bp
@@ -44,7 +45,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.init_app(app)
 
     blueprints = (
-        main_bp, letters_bp, contacts_bp, resources_bp, accounts_bp, admin_bp, mail_bp, api_bp,
+        main_bp, letters_bp, contacts_bp, campaigns_bp, resources_bp, accounts_bp, admin_bp,
+        mail_bp, api_bp,
     )  # fmt: skip
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

@@ -7,6 +7,7 @@ from flask import Flask
 from flask.cli import FlaskGroup
 
 from toolkit.accounts.cli import audit_cli, users_cli
+from toolkit.campaigns.cli import campaigns_cli, signatures_cli
 from toolkit.contacts.cli import contacts_cli, data_cli
 from toolkit.letters.cli import letters_cli, templates_cli
 from toolkit.mail.cli import mail_cli
@@ -21,6 +22,8 @@ COMMAND_GROUPS = (
     audit_cli,
     mail_cli,
     resources_cli,
+    campaigns_cli,
+    signatures_cli,
 )
 
 

@@ -1,0 +1,221 @@
+"""Benchmark: signatures accepted per second through the real endpoint, and the final letter.
+
+Run by hand (`.venv/bin/python bench/signing.py`); it stops by itself and talks to 127.0.0.1 only.
+
+1. Intake: the toolkit's /campaigns/<slug>/sign under gunicorn on SQLite, with 16 and 64
+   concurrent clients, beside a bare Flask endpoint that only inserts a row into the same
+   database (bench/bare_app.py). Goal: a ratio of at least 0.5, zero errors, and the database
+   holding exactly one row per distinct email sent (none lost, none duplicated).
+2. The final letter: PDF time and peak memory for 1,000 and 10,000 signatories
+   (goal: 10,000 in under 15 s and 400 MB).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import re
+import resource
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = ROOT / ".venv" / "bin"
+CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+def gunicorn(app: str, port: int, env: dict, workers: int) -> subprocess.Popen:
+    command = [str(BIN / "gunicorn"), "--workers", str(workers), "--threads", "4",
+               "--bind", f"127.0.0.1:{port}", "--log-level", "warning", app]  # fmt: skip
+    process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+    wait_for(port)
+    return process
+
+
+def stop(process: subprocess.Popen) -> None:
+    os.killpg(process.pid, signal.SIGTERM)
+    process.wait(timeout=30)
+
+
+class Client:
+    """One simulated signer's browser: a keep-alive connection, a session cookie, a token."""
+
+    def __init__(self, port: int, form_path: str | None) -> None:
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        self.cookie = ""
+        self.token = ""
+        if form_path:
+            self.connection.request("GET", form_path)
+            response = self.connection.getresponse()
+            page = response.read().decode()
+            self.cookie = (response.getheader("Set-Cookie") or "").split(";")[0]
+            self.token = CSRF_RE.search(page).group(1)
+
+    def post(self, path: str, fields: dict) -> int:
+        body = urllib.parse.urlencode({**fields, "csrf_token": self.token})
+        headers = {"Content-Type": "application/x-www-form-urlencoded", "Cookie": self.cookie}
+        self.connection.request("POST", path, body, headers)
+        response = self.connection.getresponse()
+        response.read()
+        return response.status
+
+
+def run_load(port: int, path: str, form_path: str | None, clients: int, per_client: int,
+             prefix: str) -> tuple[float, int, set[str]]:  # fmt: skip
+    """Each client posts `per_client` signatures; returns (seconds, errors, emails sent)."""
+    browsers = [Client(port, form_path) for _ in range(clients)]
+    errors, sent, lock = 0, set(), threading.Lock()
+    barrier = threading.Barrier(clients + 1)
+
+    def work(index: int) -> None:
+        nonlocal errors
+        barrier.wait()
+        for n in range(per_client):
+            email = f"{prefix}-{index}-{n}@example.org"
+            status = browsers[index].post(path, {"kind": "individual", "name": f"Signer {index} {n}",
+                                                 "email": email, "country": "KE"})  # fmt: skip
+            with lock:
+                sent.add(email)
+                if status != 302:
+                    errors += 1
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    started = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - started, errors, sent
+
+
+def intake(args: argparse.Namespace, work: Path) -> None:
+    database = work / "toolkit.sqlite3"
+    env = {**os.environ, "TOOLKIT_DATABASE_URL": f"sqlite:///{database}",
+           "TOOLKIT_SECRET_KEY": "bench", "TOOLKIT_RATELIMIT_ENABLED": "false",
+           "TOOLKIT_OUTBOX_DIR": str(work / "outbox"), "BENCH_DATABASE": str(database)}  # fmt: skip
+    for command in (["db", "upgrade"], ["data", "load"]):
+        subprocess.run([str(BIN / "toolkit"), *command], env=env, check=True, capture_output=True)
+    text = work / "letter.md"
+    text.write_text("We ask for open documents.")
+    subprocess.run([str(BIN / "toolkit"), "campaigns", "create", "--kind", "sign-on", "--slug",
+                    "bench", "--title", "Bench", "--text-file", str(text), "--open"],
+                   env=env, check=True, capture_output=True)  # fmt: skip
+
+    print(f"intake on SQLite, gunicorn {args.workers} workers x 4 threads, "
+          f"{args.per_client} signatures per client")  # fmt: skip
+    for clients in (16, 64):
+        port = free_port()
+        server = gunicorn("wsgi:app", port, env, args.workers)
+        try:
+            seconds, errors, sent = run_load(port, "/campaigns/bench/sign", "/campaigns/bench",
+                                             clients, args.per_client, f"t{clients}")  # fmt: skip
+        finally:
+            stop(server)
+        with sqlite3.connect(database) as db:
+            stored = {row[0] for row in db.execute(
+                "SELECT email_normalized FROM signatures WHERE email_normalized LIKE ?",
+                (f"t{clients}-%",))}  # fmt: skip
+        toolkit_rate = len(sent) / seconds
+
+        port = free_port()
+        server = gunicorn("bench.bare_app:app", port, env, args.workers)
+        try:
+            bare_seconds, bare_errors, bare_sent = run_load(port, "/insert", None, clients,
+                                                            args.per_client, f"b{clients}")  # fmt: skip
+        finally:
+            stop(server)
+        bare_rate = len(bare_sent) / bare_seconds
+        lost = len(sent - stored)
+        extra = len(stored - sent)
+        print(f"  {clients:>2} clients: toolkit {toolkit_rate:7.1f}/s  bare {bare_rate:7.1f}/s  "
+              f"ratio {toolkit_rate / bare_rate:.2f} (goal >= 0.5)  errors {errors}+{bare_errors}  "
+              f"lost {lost}  duplicated {extra}")  # fmt: skip
+
+
+def final_letter(args: argparse.Namespace, work: Path) -> None:
+    sys.path.insert(0, str(ROOT))
+    from toolkit import create_app
+    from toolkit.campaigns.documents import build_html
+    from toolkit.campaigns.models import Signature
+    from toolkit.campaigns.service import NewCampaign, create_campaign, open_campaign
+    from toolkit.documents.pdf import render_pdf, shutdown
+    from toolkit.extensions import db
+
+    database = work / "letter.sqlite3"
+    env = {**os.environ, "TOOLKIT_DATABASE_URL": f"sqlite:///{database}", "TOOLKIT_SECRET_KEY": "b"}
+    for command in (["db", "upgrade"], ["data", "load"]):
+        subprocess.run([str(BIN / "toolkit"), *command], env=env, check=True, capture_output=True)
+    app = create_app({"DATABASE_URL": env["TOOLKIT_DATABASE_URL"], "SECRET_KEY": "b"})
+    countries = ["KE", "SN", "EG", "CN", "RU", "BR", "IN", "FR", "DE", "MX"]
+    print("final letter (names in several scripts, 70% organizations)")
+    with app.app_context():
+        for size in (1000, 10000):
+            campaign = create_campaign(db.session, NewCampaign(
+                kind="sign-on", slug=f"letter-{size}", title="Let civil society in",
+                text="We ask for open documents.\n\n" * 5), None)  # fmt: skip
+            open_campaign(campaign)
+            names = ["Amina Diallo", "Ольга Петрова", "Zoë Ångström", "Ngũgĩ wa Thiong'o"]
+            db.session.add_all([
+                Signature(campaign_id=campaign.id, kind="organization" if i % 10 < 7 else "individual",
+                          name=f"{names[i % 4]} {i}", organization=f"Network {i}",
+                          email=f"{i}@e.org", email_normalized=f"{i}@e.org",
+                          country=countries[i % 10], status="approved")
+                for i in range(size)
+            ])  # fmt: skip
+            db.session.commit()
+            shutdown()  # a fresh worker, so its peak memory is this document's
+            started = time.perf_counter()
+            html, total, _ = build_html(campaign, "en")
+            data = render_pdf(html, timeout=600)
+            seconds = time.perf_counter() - started
+            shutdown()
+            peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+            print(f"  {total:>6} signatories: {seconds:6.1f} s, {len(data) / 1e6:5.1f} MB PDF, "
+                  f"peak worker memory {peak_mb:6.0f} MB  (goal for 10,000: < 15 s, < 400 MB)")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--per-client", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--skip-intake", action="store_true")
+    parser.add_argument("--skip-letter", action="store_true")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="bench-signing-"))
+    if not args.skip_intake:
+        intake(args, work)
+    if not args.skip_letter:
+        final_letter(args, work)
+
+
+if __name__ == "__main__":
+    main()

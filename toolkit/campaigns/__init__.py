@@ -1,0 +1,1 @@
+"""Campaigns: what people sign (sign-on letters and petitions), and their signatures."""

@@ -1,0 +1,318 @@
+"""Organizer pages for campaigns: set up, open and close, moderate, fight fraud, export, print."""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from wtforms import SelectChoice
+
+from toolkit.accounts.access import organizer_required
+from toolkit.accounts.audit import record
+from toolkit.campaigns import documents
+from toolkit.campaigns.exports import ExportError, ExportRequest, columns, export_rows
+from toolkit.campaigns.forms import (
+    CampaignForm,
+    CorrectSignatureForm,
+    InvalidateForm,
+    RejectSignaturesForm,
+)
+from toolkit.campaigns.models import Campaign, Signature
+from toolkit.campaigns.moderation import (
+    PAGE_SIZE,
+    Condition,
+    Filters,
+    ModerationError,
+    approve,
+    correct,
+    count_matching,
+    filtered,
+    hourly_patterns,
+    invalidate,
+    reject,
+    status_counts,
+)
+from toolkit.campaigns.service import (
+    CampaignError,
+    NewCampaign,
+    close_campaign,
+    create_campaign,
+    get_campaign,
+    may_manage,
+    open_campaign,
+    template_text,
+)
+from toolkit.exports.writers import FORMATS, export_chunks
+from toolkit.extensions import db
+from toolkit.letters.catalog import LETTER_LANGUAGES, get_catalog
+
+bp = Blueprint("admin", __name__, url_prefix="/admin/campaigns")
+
+
+def _managed_or_403(slug: str) -> Campaign:
+    campaign = get_campaign(db.session, slug)
+    if campaign is None:
+        abort(404)
+    if not may_manage(current_user, campaign):
+        abort(403)
+    return campaign
+
+
+@bp.get("/")
+@organizer_required
+def index() -> str:
+    """The campaigns this organizer runs (every campaign, for admins)."""
+    campaigns = [c for c in db.session.scalars(select(Campaign).order_by(Campaign.id.desc()))
+                 if may_manage(current_user, c)]  # fmt: skip
+    return render_template("campaigns/admin/index.html", campaigns=campaigns)
+
+
+def _campaign_form(**kwargs: object) -> CampaignForm:
+    form = CampaignForm(**kwargs)
+    catalog = get_catalog(current_app.config["LETTER_TEMPLATES_DIR"])
+    form.template.choices = [SelectChoice("", _("No template: my own text"))] + [
+        SelectChoice(t.slug, t.title) for t in catalog.templates.values()
+    ]
+    form.language.choices = [SelectChoice(code, code) for code in LETTER_LANGUAGES]
+    return form
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@organizer_required
+def new() -> str | Response | tuple[str, int]:
+    """Set up a sign-on letter or a petition (it starts as a draft)."""
+    form = _campaign_form()
+    if not form.validate_on_submit():
+        return render_template("campaigns/admin/new.html", form=form), 422 if form.errors else 200
+    text = form.text.data or ""
+    if not text.strip() and form.template.data:
+        text = template_text(current_app.config["LETTER_TEMPLATES_DIR"], form.template.data,
+                             form.language.data, current_app.config["DEFAULT_EVENT"])  # fmt: skip
+    rules = {
+        name: form[f"rule_{name}"].data for name in ("organization", "role", "city", "country")
+    }
+    new_campaign = NewCampaign(
+        kind=form.kind.data, slug=form.slug.data, title=form.title.data, text=text,
+        introduction=form.introduction.data or "", addressee=form.addressee.data,
+        addressee_text=form.addressee_text.data or "", language=form.language.data,
+        template=form.template.data or "", deadline=form.deadline.data, goal=form.goal.data,
+        allow_organizations=form.allow_organizations.data,
+        allow_individuals=form.allow_individuals.data, field_rules=rules,
+        list_publicly=form.list_publicly.data,
+        require_confirmation=form.require_confirmation.data,
+        require_moderation=form.require_moderation.data,
+        retention_days=form.retention_days.data,
+    )  # fmt: skip
+    try:
+        campaign = create_campaign(db.session, new_campaign, current_user)
+    except CampaignError as exc:
+        db.session.rollback()
+        target = form[exc.field] if exc.field in form else form.title
+        target.errors = [*target.errors, _(str(exc))]
+        return render_template("campaigns/admin/new.html", form=form), 422
+    record(db.session, "campaigns.create", actor=current_user, target=campaign,
+           details={"slug": campaign.slug, "kind": campaign.kind})  # fmt: skip
+    db.session.commit()
+    flash(_("The campaign is saved as a draft. Read it, then open it for signatures."))
+    return redirect(url_for("campaigns.admin.show", slug=campaign.slug))
+
+
+@bp.get("/<slug>")
+@organizer_required
+def show(slug: str) -> str:
+    """One campaign: its state, its counts, and what can be done."""
+    campaign = _managed_or_403(slug)
+    return render_template("campaigns/admin/show.html", campaign=campaign,
+                           counts=status_counts(db.session, campaign), formats=FORMATS)  # fmt: skip
+
+
+@bp.post("/<slug>/state")
+@organizer_required
+def change_state(slug: str) -> Response:
+    """Open (or reopen) or close a campaign."""
+    campaign = _managed_or_403(slug)
+    action = request.form.get("action")
+    try:
+        if action == "open":
+            open_campaign(campaign)
+        elif action == "close":
+            close_campaign(campaign)
+        else:
+            abort(400)
+    except CampaignError as exc:
+        flash(_(str(exc)))
+        return redirect(url_for("campaigns.admin.show", slug=slug))
+    record(db.session, f"campaigns.{action}", actor=current_user, target=campaign)
+    db.session.commit()
+    return redirect(url_for("campaigns.admin.show", slug=slug))
+
+
+def _filters() -> Filters:
+    return Filters(
+        status=request.args.get("status", "")[:16],
+        country=request.args.get("country", "")[:2],
+        kind=request.args.get("kind", "")[:16],
+    )
+
+
+@bp.get("/<slug>/signatures")
+@organizer_required
+def signatures(slug: str) -> str:
+    """The moderation queue, filtered by status, country and kind."""
+    campaign = _managed_or_403(slug)
+    filters = _filters()
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    query = filtered(campaign, filters).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
+    return render_template(
+        "campaigns/admin/signatures.html", campaign=campaign, filters=filters, page=page,
+        signatures=list(db.session.scalars(query)), counts=status_counts(db.session, campaign),
+        reject_form=RejectSignaturesForm(),
+    )  # fmt: skip
+
+
+@bp.post("/<slug>/signatures/decide")
+@organizer_required
+def decide(slug: str) -> Response:
+    """Approve or reject the selected signatures at once."""
+    campaign = _managed_or_403(slug)
+    ids = [int(value) for value in request.form.getlist("ids") if value.isdigit()]
+    try:
+        if request.form.get("action") == "approve":
+            done = approve(db.session, campaign, ids, current_user)
+            flash(_("%(n)s signature(s) approved.", n=done))
+        elif request.form.get("action") == "reject":
+            done = reject(db.session, campaign, ids, current_user, request.form.get("reason", ""))
+            flash(_("%(n)s signature(s) rejected.", n=done))
+        else:
+            abort(400)
+    except ModerationError as exc:
+        db.session.rollback()
+        flash(_(str(exc)))
+    else:
+        db.session.commit()
+    return redirect(request.referrer if _same_site(request.referrer) else
+                    url_for("campaigns.admin.signatures", slug=slug))  # fmt: skip
+
+
+def _same_site(url: str | None) -> bool:
+    from toolkit.accounts.views import safe_next  # noqa: PLC0415
+
+    if not url:
+        return False
+    host = request.host_url.rstrip("/")
+    return url.startswith(host + "/") and safe_next(url[len(host) :]) is not None
+
+
+@bp.route("/<slug>/signatures/<int:signature_id>", methods=["GET", "POST"])
+@organizer_required
+def edit_signature(slug: str, signature_id: int) -> str | Response | tuple[str, int]:
+    """Correct a typo in a name or organization (audited)."""
+    campaign = _managed_or_403(slug)
+    signature = db.session.get(Signature, signature_id)
+    if signature is None or signature.campaign_id != campaign.id:
+        abort(404)
+    form = CorrectSignatureForm(obj=signature)
+    if form.validate_on_submit():
+        correct(db.session, signature, current_user, name=form.name.data,
+                organization=form.organization.data or "")  # fmt: skip
+        db.session.commit()
+        flash(_("The signature is corrected."))
+        return redirect(url_for("campaigns.admin.signatures", slug=slug))
+    status = 422 if form.errors else 200
+    return render_template("campaigns/admin/edit_signature.html", campaign=campaign,
+                           signature=signature, form=form), status  # fmt: skip
+
+
+@bp.route("/<slug>/fraud", methods=["GET", "POST"])
+@organizer_required
+def fraud(slug: str) -> str | Response | tuple[str, int]:
+    """Unusual patterns by hour, and invalidation by condition after seeing its count."""
+    campaign = _managed_or_403(slug)
+    form = InvalidateForm()
+    preview = None
+    if form.validate_on_submit():
+        condition = Condition(
+            ip=(form.ip.data or "").strip(),
+            domain=(form.domain.data or "").strip(),
+            start=form.start.data.replace(tzinfo=UTC) if form.start.data else None,
+            end=form.end.data.replace(tzinfo=UTC) if form.end.data else None,
+        )
+        try:
+            if request.form.get("confirm") == "1":
+                done = invalidate(db.session, campaign, condition, current_user)
+                db.session.commit()
+                flash(_("%(n)s signature(s) invalidated.", n=done))
+                return redirect(url_for("campaigns.admin.fraud", slug=slug))
+            preview = count_matching(db.session, campaign, condition)
+        except ModerationError as exc:
+            form.ip.errors = [*form.ip.errors, _(str(exc))]
+    status = 422 if form.errors else 200
+    return render_template(
+        "campaigns/admin/fraud.html", campaign=campaign, form=form, preview=preview,
+        patterns=hourly_patterns(db.session, campaign),
+    ), status  # fmt: skip
+
+
+@bp.get("/<slug>/export")
+@organizer_required
+def export(slug: str) -> Response:
+    """A signature list as CSV, XLSX or JSON, streamed; every export is in the audit log."""
+    campaign = _managed_or_403(slug)
+    fmt = request.args.get("format", "csv")
+    if fmt not in FORMATS:
+        abort(400, description=_("The format must be csv, xlsx or json."))
+    export_request = ExportRequest(
+        shape=request.args.get("shape", "full"),
+        status=request.args.get("status", "")[:16],
+        kind=request.args.get("kind", "")[:16],
+        country=request.args.get("country", "")[:2],
+    )
+    try:
+        header = columns(export_request)
+    except ExportError as exc:
+        abort(400, description=_(str(exc)))
+    record(db.session, "signatures.export", actor=current_user, target=campaign,
+           details={"format": fmt, **export_request.__dict__})  # fmt: skip
+    db.session.commit()
+    mimetype, extension = FORMATS[fmt]
+    rows = export_rows(db.session, campaign, export_request)
+    body = stream_with_context(export_chunks(fmt, header, rows))
+    response = Response(body, mimetype=mimetype.split(";")[0])
+    response.headers["Content-Type"] = mimetype
+    filename = f"{campaign.slug}-{export_request.shape}.{extension}"
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/<slug>/letter.pdf")
+@organizer_required
+def letter(slug: str) -> Response | tuple[str, int]:
+    """The final letter with its signatories; a long one is built in the background."""
+    campaign = _managed_or_403(slug)
+    result = documents.final_letter_pdf(campaign, request.args.get("lang") or campaign.language)
+    if result.path is None:
+        return render_template("campaigns/admin/building.html", campaign=campaign,
+                               result=result), 202  # fmt: skip
+    record(db.session, "campaigns.final_letter", actor=current_user, target=campaign,
+           details={"signatories": result.total})  # fmt: skip
+    db.session.commit()
+    response = Response(result.path.read_bytes(), mimetype="application/pdf")
+    filename = f"{campaign.slug}-signed.pdf"
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response

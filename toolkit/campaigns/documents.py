@@ -1,0 +1,120 @@
+"""The final letter as a PDF: small ones at once, long ones built in the background and kept.
+
+A kept PDF is named by the fingerprint of its signatory list, so it is reused until the
+signatures change, and a changed list is never served from an old file.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from flask import current_app
+from flask_babel import force_locale, format_date, ngettext
+from flask_babel import gettext as _
+
+from toolkit.campaigns.final_letter import FinalLetter, signatory_list
+from toolkit.campaigns.models import Campaign
+from toolkit.documents.html import final_letter_html
+from toolkit.documents.pdf import PdfError, render_pdf
+from toolkit.extensions import db
+from toolkit.markup import render_markdown
+
+log = logging.getLogger(__name__)
+
+SYNC_LIMIT = 2000  # more signatories than this: build in the background
+_building: dict[str, threading.Thread] = {}
+_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class PdfResult:
+    """A ready file, or a build in progress (path None) with what is known about it."""
+
+    path: Path | None
+    total: int
+    building: bool = False
+    error: str = ""
+
+
+def _addressee(campaign: Campaign) -> str:
+    if campaign.addressee == "itu":
+        return _("To the Secretary-General of the International Telecommunication Union")
+    if campaign.addressee == "governments":
+        return _("To the governments of the Member States of the ITU")
+    return campaign.addressee_text
+
+
+def build_html(campaign: Campaign, language: str) -> tuple[str, int, str]:
+    """The final letter's HTML, its signatory count and its fingerprint."""
+    with force_locale(language):
+        signatories = signatory_list(db.session, campaign, language)
+        today = date.today()
+        letter = FinalLetter(
+            title=campaign.title,
+            language=language,
+            addressee=_addressee(campaign),
+            text_html=str(render_markdown(campaign.text)),
+            signatories=signatories,
+            letter_date=today,
+            date_text=format_date(today, "long"),
+        )
+        labels = {
+            "signatories": _("Signatories"),
+            "total": ngettext("%(num)d signatory", "%(num)d signatories", signatories.total),
+            "organizations": _("Organizations"),
+            "individuals": _("Individuals"),
+            "affiliation_note": _("Affiliations are given for identification only."),
+        }
+        html = final_letter_html(letter, labels)
+    fingerprint = f"{signatories.fingerprint()}-{language}-{today.isoformat()}"
+    return html, signatories.total, fingerprint
+
+
+def _folder() -> Path:
+    folder = Path(current_app.config["DOCUMENTS_DIR"])
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _write(path: Path, html: str, timeout: float) -> None:
+    data = render_pdf(html, timeout=timeout)
+    partial = path.with_suffix(".part")
+    partial.write_bytes(data)
+    os.replace(partial, path)  # readers never see half a file
+
+
+def final_letter_pdf(campaign: Campaign, language: str) -> PdfResult:
+    """The final letter's PDF path, building it now or in the background as its size needs."""
+    html, total, fingerprint = build_html(campaign, language)
+    path = _folder() / f"{campaign.slug}-{fingerprint}.pdf"
+    if path.exists():
+        return PdfResult(path, total)
+    timeout = current_app.config["PDF_TIMEOUT"]
+    if total <= SYNC_LIMIT:
+        _write(path, html, timeout)
+        return PdfResult(path, total)
+    with _lock:
+        thread = _building.get(str(path))
+        if thread is None or not thread.is_alive():
+            error_file = path.with_suffix(".error")
+            if error_file.exists():
+                return PdfResult(None, total, error=error_file.read_text())
+            thread = threading.Thread(
+                target=_build_in_background, args=(path, html, max(timeout, 600)), daemon=True
+            )
+            _building[str(path)] = thread
+            thread.start()
+    return PdfResult(None, total, building=True)
+
+
+def _build_in_background(path: Path, html: str, timeout: float) -> None:
+    try:
+        _write(path, html, timeout)
+    except PdfError as exc:
+        log.error("final letter %s failed: %s", path.name, exc)
+        path.with_suffix(".error").write_text(str(exc))

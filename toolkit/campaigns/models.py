@@ -1,0 +1,161 @@
+"""One campaign model serves sign-on letters and petitions; one signature model serves both."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from toolkit.accounts.models import User
+from toolkit.db import utcnow
+from toolkit.extensions import db
+
+
+class CampaignKind(StrEnum):
+    """What is being signed."""
+
+    SIGN_ON = "sign-on"
+    PETITION = "petition"
+
+
+class CampaignState(StrEnum):
+    """A campaign is prepared as a draft, opened for signing, then closed."""
+
+    DRAFT = "draft"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class SignerKind(StrEnum):
+    """Sign-on letters list organizations and individuals separately."""
+
+    ORGANIZATION = "organization"
+    INDIVIDUAL = "individual"
+
+
+class SignatureStatus(StrEnum):
+    """pending → confirmed → approved; or rejected; or withdrawn by the signer."""
+
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+
+
+class FieldRule(StrEnum):
+    """Whether the signing form asks for an optional field, and whether it must be filled."""
+
+    REQUIRED = "required"
+    OPTIONAL = "optional"
+    HIDDEN = "hidden"
+
+
+# Fields an organizer can ask for or not; name and email are always asked.
+SIGNER_FIELDS = ("organization", "role", "city", "country")
+
+campaign_organizers = Table(
+    "campaign_organizers",
+    db.metadata,
+    Column("campaign_id", ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Campaign(db.Model):
+    """A sign-on letter or a petition: its text, its rules, its state."""
+
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    kind: Mapped[str] = mapped_column(String(16), default=CampaignKind.SIGN_ON.value)
+    state: Mapped[str] = mapped_column(String(16), default=CampaignState.DRAFT.value, index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    introduction: Mapped[str] = mapped_column(Text, default="")  # Markdown
+    text: Mapped[str] = mapped_column(Text)  # Markdown: the letter or the petition
+    addressee: Mapped[str] = mapped_column(String(32), default="itu")  # itu | governments | custom
+    addressee_text: Mapped[str] = mapped_column(Text, default="")
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    template: Mapped[str] = mapped_column(String(80), default="")
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id", ondelete="SET NULL"))
+    deadline: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    goal: Mapped[int | None] = mapped_column(Integer)
+    allow_organizations: Mapped[bool] = mapped_column(Boolean, default=True)
+    allow_individuals: Mapped[bool] = mapped_column(Boolean, default=True)
+    field_rules: Mapped[dict] = mapped_column(JSON, default=dict)
+    list_publicly: Mapped[bool] = mapped_column(Boolean, default=True)
+    require_confirmation: Mapped[bool] = mapped_column(Boolean, default=True)
+    require_moderation: Mapped[bool] = mapped_column(Boolean, default=True)
+    signing_paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    retention_days: Mapped[int] = mapped_column(Integer, default=365)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    opened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    organizers: Mapped[list[User]] = relationship(secondary=campaign_organizers)
+
+    def rule(self, field: str) -> FieldRule:
+        """How the signing form treats an optional field."""
+        default = FieldRule.OPTIONAL
+        return FieldRule(self.field_rules.get(field, default))
+
+    def __repr__(self) -> str:
+        return f"<Campaign {self.slug} {self.kind} {self.state}>"
+
+
+class Signature(db.Model):
+    """One signer on one campaign. The database keeps one per (campaign, normalized email)."""
+
+    __tablename__ = "signatures"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "email_normalized"),
+        Index("ix_signatures_campaign_status", "campaign_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16), default=SignerKind.INDIVIDUAL.value)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(254))
+    email_normalized: Mapped[str] = mapped_column(String(254))
+    email_domain: Mapped[str] = mapped_column(String(254), default="", index=True)
+    organization: Mapped[str] = mapped_column(String(300), default="")
+    role: Mapped[str] = mapped_column(String(200), default="")
+    city: Mapped[str] = mapped_column(String(200), default="")
+    country: Mapped[str] = mapped_column(String(2), default="")
+    list_publicly: Mapped[bool] = mapped_column(Boolean, default=True)
+    receive_updates: Mapped[bool] = mapped_column(Boolean, default=False)
+    extra: Mapped[dict] = mapped_column(JSON, default=dict)
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    source: Mapped[str] = mapped_column(String(16), default="web")  # web | paper
+    status: Mapped[str] = mapped_column(String(16), default=SignatureStatus.PENDING.value)
+    ip: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    rejected_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    rejection_reason: Mapped[str] = mapped_column(Text, default="")
+
+    campaign: Mapped[Campaign] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<Signature {self.id} {self.status}>"

@@ -1,0 +1,226 @@
+"""Public campaign pages: read, sign → check your email → confirm → signed; manage or withdraw."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from toolkit.campaigns.admin import bp as admin_bp
+from toolkit.campaigns.forms import build_signature_form
+from toolkit.campaigns.models import Campaign, CampaignState, Signature
+from toolkit.campaigns.notices import send_confirmation, send_manage_link
+from toolkit.campaigns.service import get_campaign, may_manage, signing_closed_reason
+from toolkit.campaigns.signing import (
+    CONFIRM,
+    MANAGE,
+    SignerDetails,
+    SigningError,
+    TokenError,
+    canonical_email,
+    check_token,
+    confirm,
+    count_signatures,
+    public_signatures,
+    sign,
+    update_details,
+    withdraw,
+)
+from toolkit.contacts.directory import list_member_states
+from toolkit.extensions import db, limiter
+from toolkit.markup import render_markdown
+
+bp = Blueprint("campaigns", __name__)
+bp.register_blueprint(admin_bp)
+
+
+def _language() -> str:
+    return str(get_locale() or "en")
+
+
+def _countries() -> list[tuple[str, str]]:
+    language = _language()
+    return [(s.iso2, s.name(language)) for s in list_member_states(db.session, language)]
+
+
+def _campaign_or_404(slug: str) -> Campaign:
+    """A campaign the visitor may see: drafts only for their organizers."""
+    campaign = get_campaign(db.session, slug)
+    if campaign is None:
+        abort(404, description=_("There is no campaign at this address."))
+    if campaign.state == CampaignState.DRAFT and not may_manage(current_user, campaign):
+        abort(404, description=_("There is no campaign at this address."))
+    return campaign
+
+
+def _campaign_key() -> str:
+    return "campaign:" + (request.view_args or {}).get("slug", "")
+
+
+def _page(campaign: Campaign, form, status: int = 200) -> tuple[str, int]:  # noqa: ANN001
+    return render_template(
+        "campaigns/show.html",
+        campaign=campaign,
+        form=form,
+        count=count_signatures(db.session, campaign),
+        signers=public_signatures(db.session, campaign, limit=50),
+        closed_reason=signing_closed_reason(campaign),
+        introduction=render_markdown(campaign.introduction),
+        text=render_markdown(campaign.text),
+    ), status
+
+
+@bp.get("/campaigns/")
+def index() -> str:
+    """Open campaigns."""
+    from sqlalchemy import select  # noqa: PLC0415
+
+    campaigns = db.session.scalars(
+        select(Campaign).where(Campaign.state == CampaignState.OPEN.value).order_by(Campaign.id)
+    )
+    return render_template("campaigns/index.html", campaigns=list(campaigns))
+
+
+@bp.get("/campaigns/<slug>")
+def show(slug: str) -> tuple[str, int]:
+    """The campaign: its text, its count, its public signers, and the form."""
+    campaign = _campaign_or_404(slug)
+    return _page(campaign, build_signature_form(campaign, _countries()))
+
+
+@bp.post("/campaigns/<slug>/sign")
+@limiter.limit("10 per minute;60 per hour", methods=["POST"])
+@limiter.limit("600 per minute", methods=["POST"], key_func=_campaign_key)
+def sign_view(slug: str) -> Response | tuple[str, int]:
+    """Take a signature; the answer never tells whether this email had already signed."""
+    campaign = _campaign_or_404(slug)
+    reason = signing_closed_reason(campaign)
+    if reason:
+        return render_template("campaigns/closed.html", campaign=campaign, reason=_(reason)), 409
+    form = build_signature_form(campaign, _countries())
+    if form.nickname.data:
+        message = _("This looked like an automated submission, so it was not accepted.")
+        return render_template("errors/error.html", code=400, title=_("Not accepted"),
+                               message=message), 400  # fmt: skip
+    if not form.validate():
+        return _page(campaign, form, 422)
+    details = SignerDetails(
+        name=form.name.data,
+        email=form.email_normalized,
+        email_normalized=canonical_email(form.email_normalized),
+        kind=form.kind.data,
+        organization=form.organization.data if "organization" in form else "",
+        role=form.role.data if "role" in form else "",
+        city=form.city.data if "city" in form else "",
+        country=form.country.data if "country" in form else "",
+        list_publicly=form.list_publicly.data,
+        receive_updates=form.receive_updates.data,
+        language=_language(),
+    )
+    try:
+        result = sign(db.session, campaign, details, ip=request.remote_addr or "")
+    except SigningError as exc:
+        return render_template("campaigns/closed.html", campaign=campaign, reason=_(str(exc))), 409
+    if result.created and campaign.require_confirmation:
+        send_confirmation(result.signature)
+    elif not result.created:
+        send_manage_link(result.signature)
+    if result.created and not campaign.require_confirmation:
+        return redirect(url_for("campaigns.signed", slug=campaign.slug))
+    return redirect(url_for("campaigns.check_email", slug=campaign.slug))
+
+
+@bp.get("/campaigns/<slug>/check-email")
+def check_email(slug: str) -> str:
+    """The same answer for a new signature and a repeated one, so nobody learns who signed."""
+    return render_template("campaigns/check_email.html", campaign=_campaign_or_404(slug))
+
+
+def _signature_from(slug: str, token: str, purpose: str) -> tuple[Campaign, Signature | None, str]:
+    campaign = _campaign_or_404(slug)
+    if len(token) > 300:
+        return campaign, None, _("This link is not valid. Check that it was copied whole.")
+    max_age = current_app.config[
+        "SIGNATURE_CONFIRM_MAX_AGE" if purpose == CONFIRM else "SIGNATURE_MANAGE_MAX_AGE"
+    ]
+    try:
+        signature = check_token(db.session, current_app.config["SECRET_KEY"], token, purpose,
+                                max_age)  # fmt: skip
+    except TokenError as exc:
+        return campaign, None, _(str(exc))
+    if signature.campaign_id != campaign.id:
+        return campaign, None, _("This link is not valid. Check that it was copied whole.")
+    return campaign, signature, ""
+
+
+@bp.route("/campaigns/<slug>/confirm/<token>", methods=["GET", "POST"])
+def confirm_view(slug: str, token: str) -> Response | str | tuple[str, int]:
+    """Opening the link changes nothing (mail scanners open links); the button confirms."""
+    campaign, signature, problem = _signature_from(slug, token, CONFIRM)
+    if signature is None:
+        return render_template("campaigns/link_problem.html", campaign=campaign,
+                               message=problem), 400  # fmt: skip
+    if request.method == "GET":
+        return render_template("campaigns/confirm.html", campaign=campaign, signature=signature)
+    try:
+        confirm(signature)
+    except TokenError as exc:
+        return render_template("campaigns/link_problem.html", campaign=campaign,
+                               message=_(str(exc))), 400  # fmt: skip
+    db.session.commit()
+    return redirect(url_for("campaigns.signed", slug=campaign.slug))
+
+
+@bp.get("/campaigns/<slug>/signed")
+def signed(slug: str) -> str:
+    """Thank you, with the count and a way to share."""
+    campaign = _campaign_or_404(slug)
+    return render_template("campaigns/signed.html", campaign=campaign,
+                           count=count_signatures(db.session, campaign))  # fmt: skip
+
+
+@bp.route("/campaigns/<slug>/manage/<token>", methods=["GET", "POST"])
+def manage(slug: str, token: str) -> Response | str | tuple[str, int]:
+    """A signer updates their details or withdraws, from the link in any of our emails."""
+    campaign, signature, problem = _signature_from(slug, token, MANAGE)
+    if signature is None:
+        return render_template("campaigns/link_problem.html", campaign=campaign,
+                               message=problem), 400  # fmt: skip
+    data = {name: getattr(signature, name) for name in
+            ("name", "kind", "organization", "role", "city", "country", "list_publicly",
+             "receive_updates")}  # fmt: skip
+    form = build_signature_form(campaign, _countries(), data={**data, "email": signature.email})
+    if request.method == "POST" and request.form.get("action") == "withdraw":
+        withdraw(signature)
+        db.session.commit()
+        return render_template("campaigns/withdrawn.html", campaign=campaign)
+    if request.method == "POST":
+        form = build_signature_form(campaign, _countries())
+        form.email.data = signature.email  # the email cannot be changed here
+        if form.validate():
+            update_details(signature, SignerDetails(
+                name=form.name.data, email=signature.email,
+                email_normalized=signature.email_normalized, kind=form.kind.data,
+                organization=form.organization.data if "organization" in form else "",
+                role=form.role.data if "role" in form else "",
+                city=form.city.data if "city" in form else "",
+                country=form.country.data if "country" in form else "",
+                list_publicly=form.list_publicly.data, receive_updates=form.receive_updates.data,
+            ))  # fmt: skip
+            db.session.commit()
+            return render_template("campaigns/manage.html", campaign=campaign, form=form,
+                                   signature=signature, saved=True)  # fmt: skip
+        return render_template("campaigns/manage.html", campaign=campaign, form=form,
+                               signature=signature, saved=False), 422  # fmt: skip
+    return render_template("campaigns/manage.html", campaign=campaign, form=form,
+                           signature=signature, saved=False)  # fmt: skip
