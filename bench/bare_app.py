@@ -23,6 +23,7 @@ def connection() -> sqlite3.Connection:
         db = sqlite3.connect(DATABASE, timeout=10, isolation_level=None)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA busy_timeout=10000")
+        db.execute("PRAGMA synchronous=NORMAL")
         db.execute(
             "CREATE TABLE IF NOT EXISTS bare_rows (id INTEGER PRIMARY KEY, name TEXT, email TEXT UNIQUE)"
         )

@@ -74,7 +74,8 @@ class Client:
             self.connection.request("GET", form_path)
             response = self.connection.getresponse()
             page = response.read().decode()
-            self.cookie = (response.getheader("Set-Cookie") or "").split(";")[0]
+            cookies = response.msg.get_all("Set-Cookie") or []
+            self.cookie = next((c.split(";")[0] for c in cookies if c.startswith("session=")), "")
             self.token = CSRF_RE.search(page).group(1)
 
     def post(self, path: str, fields: dict) -> int:

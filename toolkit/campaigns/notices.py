@@ -20,7 +20,8 @@ def signer_link(signature: Signature, purpose: str) -> str:
 
 
 def _queue(signature: Signature, template: str, subject: str, kind: str) -> None:
-    from toolkit.mail.outbox import deliver_soon, queue_message  # noqa: PLC0415
+    """Queue one message to the signer; the caller commits."""
+    from toolkit.mail.outbox import queue_message  # noqa: PLC0415
 
     context = {
         "signature": signature,
@@ -37,15 +38,17 @@ def _queue(signature: Signature, template: str, subject: str, kind: str) -> None
             html=render_template(f"campaigns/email/{template}.html", **context),
             kind=kind,
         )
-    db.session.commit()
-    deliver_soon()
 
 
-def send_confirmation(signature: Signature) -> None:
+def queue_confirmation(signature: Signature) -> None:
     """Ask the signer to confirm (every email also carries the link to withdraw)."""
     _queue(signature, "confirm", "Please confirm your signature: %(title)s", "signature-confirm")
 
 
 def send_manage_link(signature: Signature) -> None:
     """This address signed before: offer to update or withdraw, never a second signature."""
+    from toolkit.mail.outbox import deliver_soon  # noqa: PLC0415
+
     _queue(signature, "manage", "Your signature on: %(title)s", "signature-manage")
+    db.session.commit()
+    deliver_soon()

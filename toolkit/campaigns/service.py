@@ -177,7 +177,8 @@ def template_text(templates_dir: str, slug: str, language: str, event_slug: str)
         raise CampaignError(f"There is no letter template called '{slug}'.", "template")
     if language not in template.languages:
         language = template.languages[0]
-    sender = SenderView("", "", "", (), "", "", "", "", "", "")
+    # Placeholders the organizer sees and replaces before opening the campaign.
+    sender = SenderView("[coordinating organization]", "", "", (), "", "", "", "", "", "")
     context = context_for(
         sender=sender, recipient=itu_recipient(), event=SAMPLE_EVENT,
         letter_date=datetime.now(UTC).date(), language=language, fields={}, own_words="",

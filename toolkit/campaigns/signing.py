@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -87,12 +88,13 @@ def _new_signature(campaign: Campaign, details: SignerDetails, ip: str, now: dat
 
 def sign(
     session: Session, campaign: Campaign, details: SignerDetails, *, ip: str = "",
-    now: datetime | None = None,
+    now: datetime | None = None, on_created: Callable[[Signature], None] | None = None,
 ) -> SignResult:  # fmt: skip
     """Add a signature, or find the one this address already made; commits.
 
     The unique constraint decides between simultaneous requests with the same email: the
-    loser's insert fails, is rolled back, and it gets the winner's signature.
+    loser's insert fails, is rolled back, and it gets the winner's signature. ``on_created``
+    runs before the commit (to queue the confirmation mail in the same transaction).
     """
     reason = signing_closed_reason(campaign, now)
     if reason:
@@ -103,12 +105,14 @@ def sign(
         raise SigningError("This campaign is signed by organizations only.")
     now = now or utcnow()
     campaign_id = campaign.id
-    existing = find_signature(session, campaign_id, details.email_normalized)
-    if existing is not None:
-        return SignResult(existing, created=False)
+    # Optimistic: insert, and let the unique constraint catch a repeated email (rare), rather
+    # than look first on every signature.
     signature = _new_signature(campaign, details, ip, now)
     session.add(signature)
     try:
+        session.flush()
+        if on_created is not None:
+            on_created(signature)
         session.commit()
     except IntegrityError:
         session.rollback()

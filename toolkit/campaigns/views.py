@@ -19,7 +19,7 @@ from werkzeug.wrappers import Response
 from toolkit.campaigns.admin import bp as admin_bp
 from toolkit.campaigns.forms import build_signature_form
 from toolkit.campaigns.models import Campaign, CampaignState, Signature
-from toolkit.campaigns.notices import send_confirmation, send_manage_link
+from toolkit.campaigns.notices import queue_confirmation, send_manage_link
 from toolkit.campaigns.service import get_campaign, may_manage, signing_closed_reason
 from toolkit.campaigns.signing import (
     CONFIRM,
@@ -36,8 +36,9 @@ from toolkit.campaigns.signing import (
     update_details,
     withdraw,
 )
-from toolkit.contacts.directory import list_member_states
+from toolkit.contacts.directory import member_state_choices
 from toolkit.extensions import db, limiter
+from toolkit.mail.outbox import deliver_soon
 from toolkit.markup import render_markdown
 
 bp = Blueprint("campaigns", __name__)
@@ -49,8 +50,7 @@ def _language() -> str:
 
 
 def _countries() -> list[tuple[str, str]]:
-    language = _language()
-    return [(s.iso2, s.name(language)) for s in list_member_states(db.session, language)]
+    return member_state_choices(db.session, _language())
 
 
 def _campaign_or_404(slug: str) -> Campaign:
@@ -127,17 +127,19 @@ def sign_view(slug: str) -> Response | tuple[str, int]:
         receive_updates=form.receive_updates.data,
         language=_language(),
     )
+    confirm_by_mail = queue_confirmation if campaign.require_confirmation else None
     try:
-        result = sign(db.session, campaign, details, ip=request.remote_addr or "")
+        result = sign(db.session, campaign, details, ip=request.remote_addr or "",
+                      on_created=confirm_by_mail)  # fmt: skip
     except SigningError as exc:
         return render_template("campaigns/closed.html", campaign=campaign, reason=_(str(exc))), 409
-    if result.created and campaign.require_confirmation:
-        send_confirmation(result.signature)
+    if result.created and confirm_by_mail:
+        deliver_soon()
     elif not result.created:
         send_manage_link(result.signature)
-    if result.created and not campaign.require_confirmation:
-        return redirect(url_for("campaigns.signed", slug=campaign.slug))
-    return redirect(url_for("campaigns.check_email", slug=campaign.slug))
+    if result.created and not confirm_by_mail:
+        return redirect(url_for("campaigns.signed", slug=slug))
+    return redirect(url_for("campaigns.check_email", slug=slug))
 
 
 @bp.get("/campaigns/<slug>/check-email")

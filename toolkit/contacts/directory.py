@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import threading
+import time
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -158,6 +160,31 @@ def search_member_states(session: Session, query: str, language: str = "en") -> 
         or any(needle in _fold(state.name(lang)) for lang in LANGUAGES)
         or needle in _fold(state.official_name_en)
     ]
+
+
+_choices_lock = threading.Lock()
+_choices: dict[tuple[str, str], tuple[float, list[tuple[str, str]]]] = {}
+CHOICES_TTL = 300.0
+
+
+def member_state_choices(session: Session, language: str = "en") -> list[tuple[str, str]]:
+    """(code, name) pairs for country menus, cached for a few minutes per process and database.
+
+    Forms on busy pages (signing) need the list on every request; it changes only when an
+    admin loads new data, which a menu can learn a few minutes later.
+    """
+    key = (session.get_bind().url.render_as_string(), language)
+    now = time.monotonic()
+    with _choices_lock:
+        cached = _choices.get(key)
+        if cached and cached[0] > now:
+            return cached[1]
+    choices = [
+        (state.iso2, state.name(language)) for state in list_member_states(session, language)
+    ]
+    with _choices_lock:
+        _choices[key] = (now + CHOICES_TTL, choices)
+    return choices
 
 
 def best_contact_point(

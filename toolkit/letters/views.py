@@ -18,7 +18,11 @@ from flask import (
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from toolkit.contacts.directory import get_member_state, government_recipient, list_member_states
+from toolkit.contacts.directory import (
+    get_member_state,
+    government_recipient,
+    member_state_choices,
+)
 from toolkit.documents.html import letter_html
 from toolkit.documents.pdf import PdfError, render_pdf
 from toolkit.documents.text import letter_text
@@ -48,7 +52,7 @@ def _template_or_404(slug: str) -> LetterTemplate:
 
 def _form(template: LetterTemplate, **kwargs: object):
     language = str(get_locale() or "en")
-    countries = [(s.iso2, s.name(language)) for s in list_member_states(db.session, language)]
+    countries = member_state_choices(db.session, language)
     events = [(e.slug, f"{e.name}: {e.full_name}") for e in list_events(db.session)]
     return build_letter_form(
         template,

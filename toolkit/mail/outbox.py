@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -149,6 +150,36 @@ def _claim(session: Session, message_id: int, now: datetime, ignore_backoff: boo
     return result.rowcount == 1
 
 
+def _claim_batch(
+    session: Session, ids: Sequence[int], now: datetime, ignore_backoff: bool
+) -> list[int]:
+    """Take many messages with one UPDATE; the lease's end, unique to this flusher, marks them.
+
+    Of two flushers racing for the same rows, each row goes to exactly one: the UPDATE is
+    conditional, and each flusher then reads back only the rows carrying its own mark.
+    """
+    mark = now + LEASE + timedelta(microseconds=secrets.randbelow(999_999) + 1)
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids), _due(now, ignore_backoff))
+        .values(status=MessageStatus.SENDING.value, next_attempt_at=mark)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    claimed = session.scalars(
+        select(OutboxMessage.id)
+        .where(
+            OutboxMessage.id.in_(ids),
+            OutboxMessage.status == MessageStatus.SENDING.value,
+            OutboxMessage.next_attempt_at == mark,
+        )
+        .order_by(OutboxMessage.id)
+    )
+    result = list(claimed)
+    session.commit()
+    return result
+
+
 def backoff(config: Mapping, attempts: int) -> timedelta:
     """How long to wait after the n-th failed attempt: base, 2 × base, 4 × base … one hour."""
     base = float(config.get("MAIL_RETRY_BASE_SECONDS", 30))
@@ -164,9 +195,8 @@ def _attempt(
         .where(OutboxMessage.id == message_id)
         .execution_options(populate_existing=True)
     ).scalar_one()
-    if not message.message_id:  # kept across retries, so a resend is recognisably the same
+    if not message.message_id:  # kept across retries (committed with the outcome below)
         message.message_id = make_message_id(config)
-        session.commit()
     try:
         delivered = courier.deliver(message, now=now)
     except DeliveryError as exc:
@@ -244,10 +274,12 @@ def deliver_pending(
     outcomes: list[MessageStatus] = []
     if not ids:
         return DeliveryReport()
+    claimed = _claim_batch(session, ids, now, ignore_backoff)
+    if not claimed:
+        return DeliveryReport()
     with Courier(config) as courier:
-        for message_id in ids:
-            if _claim(session, message_id, now, ignore_backoff):
-                outcomes.append(_attempt(session, message_id, config, courier, now))
+        for message_id in claimed:
+            outcomes.append(_attempt(session, message_id, config, courier, now))
     return _tally(outcomes)
 
 
