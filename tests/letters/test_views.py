@@ -36,6 +36,9 @@ def test_form_has_labelled_fields_and_preselects_the_country(client):
     for name in ("name", "email", "contact_name", "recipient_country", "own_words", "date"):
         assert re.search(rf'<label for="{name}">', page), name
     assert '<option selected value="KE">Kenya</option>' in page
+    website = re.search(r'<input[^>]*name="website"[^>]*>', page).group(0)
+    assert "required" not in website and 'type="url"' in website
+    assert re.search(r'<input[^>]*name="email"[^>]*required[^>]*>', page)
     assert 'name="csrf_token"' in page
 
 

@@ -49,10 +49,12 @@ class SignatureForm(FlaskForm):
         _l("Your name"), [DataRequired(), Length(max=NAME_MAX), _no_control_characters],
         filters=[nfc],
         description=_l("As it should appear on the list, in any script."),
+        render_kw={"autocomplete": "name"},
     )  # fmt: skip
     email = EmailField(
         _l("Your email"), [DataRequired(), Length(max=254), _email], filters=[nfc],
         description=_l("To confirm your signature. Never shown, never shared."),
+        render_kw={"autocomplete": "email"},
     )  # fmt: skip
     list_publicly = BooleanField(_l("Show my name on the public list of signers"), default=True)
     receive_updates = BooleanField(_l("Send me news about this campaign (at most a few emails)"))

@@ -55,25 +55,33 @@ def _email(form: FlaskForm, field: StringField) -> None:
 class SenderForm(FlaskForm):
     """Who writes: the organization and its contact person."""
 
-    name = StringField(_l("Organization name"), [DataRequired(), Length(max=200)], filters=LINE)
+    name = StringField(
+        _l("Organization name"), [DataRequired(), Length(max=200)], filters=LINE,
+        render_kw={"autocomplete": "organization"},
+    )  # fmt: skip
     description = TextAreaField(
         _l("What your organization does"),
         [Optional(), Length(max=500)],
         filters=BLOCK,
         description=_l("One or two sentences; shown under your name on the letterhead."),
     )
-    website = StringField(_l("Website"), [Optional(), Length(max=300), _http_url], filters=LINE)
+    website = StringField(
+        _l("Website"), [Optional(), Length(max=300), _http_url], filters=LINE,
+        render_kw={"type": "url", "autocomplete": "url", "placeholder": "https://"},
+    )  # fmt: skip
     address = TextAreaField(
         _l("Postal address"),
         [Optional(), Length(max=500)],
         filters=BLOCK,
         description=_l("One line per line of the address."),
+        render_kw={"autocomplete": "street-address", "rows": 3},
     )
     contact_name = StringField(
         _l("Contact person"),
         [DataRequired(), Length(max=200)],
         filters=LINE,
         description=_l("The person who signs the letter."),
+        render_kw={"autocomplete": "name"},
     )
     contact_role = StringField(
         _l("Role"),
@@ -81,7 +89,10 @@ class SenderForm(FlaskForm):
         filters=LINE,
         description=_l("For example: Executive Director."),
     )
-    email = StringField(_l("Email"), [DataRequired(), Length(max=254), _email], filters=LINE)
+    email = StringField(
+        _l("Email"), [DataRequired(), Length(max=254), _email], filters=LINE,
+        render_kw={"type": "email", "autocomplete": "email"},
+    )  # fmt: skip
     phone = StringField(
         _l("Phone"),
         [
@@ -90,6 +101,7 @@ class SenderForm(FlaskForm):
             Regexp(r"^[0-9+().\-/ ]+$", message=_l("Use digits, spaces and + ( ) - . / only.")),
         ],
         filters=LINE,
+        render_kw={"type": "tel", "autocomplete": "tel"},
     )
     country = SelectField(_l("Your organization's country"), [DataRequired()], validate_choice=True)
 
