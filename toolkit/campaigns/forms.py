@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -17,42 +16,27 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Length, Optional
 
 from toolkit.campaigns.models import Campaign, FieldRule, SignerKind
-from toolkit.validation import has_control_characters, nfc, normalize_email
+from toolkit.forms import email_address, no_control_characters
+from toolkit.validation import nfc
 
 NAME_MAX = 200
 LIMITS = {"organization": 300, "role": 200, "city": 200}
 
 
-def _no_control_characters(form: FlaskForm, field: StringField) -> None:
-    if field.data and has_control_characters(field.data):
-        raise ValidationError(_l("Remove the invisible control characters from this field."))
-
-
-def _email(form: FlaskForm, field: StringField) -> None:
-    try:
-        form.email_normalized = normalize_email(
-            field.data or "",
-            check_deliverability=current_app.config["EMAIL_CHECK_DELIVERABILITY"],
-        )
-    except ValueError as exc:
-        raise ValidationError(str(exc)) from exc
-
-
 class SignatureForm(FlaskForm):
     """Name and email always; the rest as the campaign asks."""
 
-    email_normalized = ""
     name = StringField(
-        _l("Your name"), [DataRequired(), Length(max=NAME_MAX), _no_control_characters],
+        _l("Your name"), [DataRequired(), Length(max=NAME_MAX), no_control_characters],
         filters=[nfc],
         description=_l("As it should appear on the list, in any script."),
         render_kw={"autocomplete": "name"},
     )  # fmt: skip
     email = EmailField(
-        _l("Your email"), [DataRequired(), Length(max=254), _email], filters=[nfc],
+        _l("Your email"), [DataRequired(), Length(max=254), email_address], filters=[nfc],
         description=_l("To confirm your signature. Never shown, never shared."),
         render_kw={"autocomplete": "email"},
     )  # fmt: skip
@@ -92,7 +76,7 @@ def build_signature_form(
         if name == "country":
             setattr(CampaignSignatureForm, name, SelectField(labels[name], required))
         else:
-            validators = [*required, Length(max=LIMITS[name]), _no_control_characters]
+            validators = [*required, Length(max=LIMITS[name]), no_control_characters]
             setattr(CampaignSignatureForm, name, StringField(labels[name], validators,
                                                               filters=[nfc]))  # fmt: skip
 
@@ -177,9 +161,9 @@ class RejectSignaturesForm(FlaskForm):
 class CorrectSignatureForm(FlaskForm):
     """Fix a typo in a signer's name or organization."""
 
-    name = StringField(_l("Name"), [DataRequired(), Length(max=NAME_MAX), _no_control_characters],
+    name = StringField(_l("Name"), [DataRequired(), Length(max=NAME_MAX), no_control_characters],
                        filters=[nfc])  # fmt: skip
-    organization = StringField(_l("Organization"), [Length(max=300), _no_control_characters],
+    organization = StringField(_l("Organization"), [Length(max=300), no_control_characters],
                                filters=[nfc])  # fmt: skip
 
 

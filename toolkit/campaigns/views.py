@@ -116,8 +116,8 @@ def sign_view(slug: str) -> Response | tuple[str, int]:
         return _page(campaign, form, 422)
     details = SignerDetails(
         name=form.name.data,
-        email=form.email_normalized,
-        email_normalized=canonical_email(form.email_normalized),
+        email=form.email.data,
+        email_normalized=canonical_email(form.email.data),
         kind=form.kind.data,
         organization=form.organization.data if "organization" in form else "",
         role=form.role.data if "role" in form else "",

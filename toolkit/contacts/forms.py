@@ -6,26 +6,10 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import EmailField, SelectChoice, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Length, Optional
 
 from toolkit.contacts.models import ContactRole
-from toolkit.validation import clean_block, clean_line, is_http_url, normalize_email
-
-LINE = [clean_line]
-BLOCK = [clean_block]
-
-
-def _http_link(form: FlaskForm, field: StringField) -> None:
-    if field.data and not is_http_url(field.data):
-        raise ValidationError(_l("Enter a link starting with http:// or https://."))
-
-
-def _optional_email(form: FlaskForm, field: StringField) -> None:
-    if field.data:
-        try:
-            field.data = normalize_email(field.data)
-        except ValueError as exc:
-            raise ValidationError(str(exc)) from exc
+from toolkit.forms import BLOCK, LINE, email_address, http_url
 
 
 class CorrectionForm(FlaskForm):
@@ -40,11 +24,11 @@ class CorrectionForm(FlaskForm):
         description=_l("For example the new email address, addressee or postal address."),
     )  # fmt: skip
     source = StringField(
-        _l("Source"), [DataRequired(), Length(max=500), _http_link], filters=LINE,
+        _l("Source"), [DataRequired(), Length(max=500), http_url], filters=LINE,
         description=_l("A link to an official page or document that shows the correct detail."),
     )  # fmt: skip
     email = EmailField(
-        _l("Your email (optional)"), [Optional(), Length(max=254), _optional_email], filters=LINE,
+        _l("Your email (optional)"), [Optional(), Length(max=254), email_address], filters=LINE,
         description=_l("Only if you want to hear what we decide. It is never shown."),
     )  # fmt: skip
     # A honeypot: hidden from people, filled by bots.
@@ -59,9 +43,9 @@ class ContactPointForm(FlaskForm):
     addressee_name = StringField(_l("Addressee's name"), [Length(max=200)], filters=LINE)
     addressee_title = StringField(_l("Addressee's title"), [Length(max=200)], filters=LINE)
     address = TextAreaField(_l("Postal address"), [Length(max=1000)], filters=BLOCK)
-    email = EmailField(_l("Email"), [Optional(), Length(max=254), _optional_email], filters=LINE)
+    email = EmailField(_l("Email"), [Optional(), Length(max=254), email_address], filters=LINE)
     phone = StringField(_l("Phone"), [Length(max=64)], filters=LINE)
-    website = StringField(_l("Website"), [Optional(), Length(max=500), _http_link], filters=LINE)
+    website = StringField(_l("Website"), [Optional(), Length(max=500), http_url], filters=LINE)
 
 
 class RejectForm(FlaskForm):

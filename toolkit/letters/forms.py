@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date
 
 from babel import Locale
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectChoice, SelectField, StringField, TextAreaField
@@ -15,12 +14,11 @@ from wtforms.validators import (
     Length,
     Optional,
     Regexp,
-    ValidationError,
 )
 
+from toolkit.forms import BLOCK, LINE, email_address, http_url
 from toolkit.letters.catalog import FieldSpec, LetterTemplate
 from toolkit.letters.compose import LetterRequest, SenderDetails
-from toolkit.validation import clean_block, clean_line, is_http_url, normalize_email
 
 SENDER_FIELDS = (
     "name",
@@ -33,23 +31,6 @@ SENDER_FIELDS = (
     "phone",
     "country",
 )
-LINE = [clean_line]
-BLOCK = [clean_block]
-
-
-def _http_url(form: FlaskForm, field: StringField) -> None:
-    if field.data and not is_http_url(field.data):
-        raise ValidationError(_l("Enter a web address starting with http:// or https://."))
-
-
-def _email(form: FlaskForm, field: StringField) -> None:
-    try:
-        field.data = normalize_email(
-            field.data or "",
-            check_deliverability=current_app.config["EMAIL_CHECK_DELIVERABILITY"],
-        )
-    except ValueError as exc:
-        raise ValidationError(str(exc)) from exc
 
 
 class SenderForm(FlaskForm):
@@ -66,7 +47,7 @@ class SenderForm(FlaskForm):
         description=_l("One or two sentences; shown under your name on the letterhead."),
     )
     website = StringField(
-        _l("Website"), [Optional(), Length(max=300), _http_url], filters=LINE,
+        _l("Website"), [Optional(), Length(max=300), http_url], filters=LINE,
         render_kw={"type": "url", "autocomplete": "url", "placeholder": "https://"},
     )  # fmt: skip
     address = TextAreaField(
@@ -90,7 +71,7 @@ class SenderForm(FlaskForm):
         description=_l("For example: Executive Director."),
     )
     email = StringField(
-        _l("Email"), [DataRequired(), Length(max=254), _email], filters=LINE,
+        _l("Email"), [DataRequired(), Length(max=254), email_address], filters=LINE,
         render_kw={"type": "email", "autocomplete": "email"},
     )  # fmt: skip
     phone = StringField(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from babel import Locale, UnknownLocaleError
-from flask import current_app
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -19,12 +18,10 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from toolkit.events.models import Event
+from toolkit.forms import BLOCK, LINE, email_address, http_url
 from toolkit.resources.bank import ResourceValues, Suggestion, TimelineValues
 from toolkit.resources.models import ResourceCategory, ResourceStatus
-from toolkit.validation import clean_block, clean_line, is_http_url, normalize_email
 
-LINE = [clean_line]
-BLOCK = [clean_block]
 MARKDOWN_HELP = _l(
     "Markdown: a blank line between paragraphs, **bold**, *italic*, lines starting with - for "
     "a list, [text](https://example.org) for a link. HTML is shown as text."
@@ -70,21 +67,6 @@ def event_choices(events: list[Event], blank: str) -> list[SelectChoice]:
     return [SelectChoice("", blank)] + [SelectChoice(str(e.id), e.name) for e in events]
 
 
-def _http_link(form: FlaskForm, field: StringField) -> None:
-    if field.data and not is_http_url(field.data):
-        raise ValidationError(_l("Enter a link starting with http:// or https://."))
-
-
-def _optional_email(form: FlaskForm, field: StringField) -> None:
-    if field.data:
-        try:
-            field.data = normalize_email(
-                field.data, check_deliverability=current_app.config["EMAIL_CHECK_DELIVERABILITY"]
-            )
-        except ValueError as exc:
-            raise ValidationError(str(exc)) from exc
-
-
 def _event_id(value: str | None) -> int | None:
     return int(value) if value else None
 
@@ -94,7 +76,7 @@ class SuggestForm(FlaskForm):
 
     title = StringField(_l("Title"), [DataRequired(), Length(max=300)], filters=LINE)
     url = StringField(
-        _l("Link"), [DataRequired(), Length(max=2000), _http_link], filters=LINE,
+        _l("Link"), [DataRequired(), Length(max=2000), http_url], filters=LINE,
         description=_l("The address of the page or document, starting with https://."),
     )  # fmt: skip
     organization = StringField(
@@ -106,7 +88,7 @@ class SuggestForm(FlaskForm):
         description=_l("A sentence or two for the organizers: what it covers, who it helps."),
     )  # fmt: skip
     email = EmailField(
-        _l("Your email (optional)"), [Optional(), Length(max=254), _optional_email], filters=LINE,
+        _l("Your email (optional)"), [Optional(), Length(max=254), email_address], filters=LINE,
         description=_l("Only if you want to hear what we decide. It is never shown."),
     )  # fmt: skip
     # A honeypot: hidden from people, filled in by bots.
@@ -127,7 +109,7 @@ class ResourceForm(FlaskForm):
     title = StringField(_l("Title"), [DataRequired(), Length(max=300)], filters=LINE)
     author = StringField(_l("Organization or author"), [Optional(), Length(max=200)], filters=LINE)
     url = StringField(
-        _l("Link"), [Optional(), Length(max=2000), _http_link], filters=LINE,
+        _l("Link"), [Optional(), Length(max=2000), http_url], filters=LINE,
         description=_l("Leave empty until you have found the right address."),
     )  # fmt: skip
     category = SelectField(_l("Category"), [DataRequired(message=_l("Choose a category."))])
