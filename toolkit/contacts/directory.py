@@ -163,11 +163,11 @@ def search_member_states(session: Session, query: str, language: str = "en") -> 
 
 
 _choices_lock = threading.Lock()
-_choices: dict[tuple[str, str], tuple[float, list[tuple[str, str]]]] = {}
+_choices: dict[tuple[str, str], tuple[float, tuple[tuple[str, str], ...]]] = {}
 CHOICES_TTL = 300.0
 
 
-def member_state_choices(session: Session, language: str = "en") -> list[tuple[str, str]]:
+def member_state_choices(session: Session, language: str = "en") -> tuple[tuple[str, str], ...]:
     """(code, name) pairs for country menus, cached for a few minutes per process and database.
 
     Forms on busy pages (signing) need the list on every request; it changes only when an
@@ -179,9 +179,8 @@ def member_state_choices(session: Session, language: str = "en") -> list[tuple[s
         cached = _choices.get(key)
         if cached and cached[0] > now:
             return cached[1]
-    choices = [
-        (state.iso2, state.name(language)) for state in list_member_states(session, language)
-    ]
+    states = list_member_states(session, language)
+    choices = tuple((state.iso2, state.name(language)) for state in states)
     with _choices_lock:
         _choices[key] = (now + CHOICES_TTL, choices)
     return choices
