@@ -235,3 +235,28 @@ def test_final_letter_pdf_prints_names_in_every_script(app, client):
     for name in names:
         assert name in text
     assert "6 signatories" in text
+
+
+def test_a_long_final_letter_is_built_in_the_background_and_kept(app, client, monkeypatch):
+    from toolkit.campaigns import documents
+
+    monkeypatch.setattr(documents, "SYNC_LIMIT", 1)
+    owner = make_user(app, "owner@example.org")
+    make_campaign(app, organizer_id=owner)
+    add_signatures(app, [{"name": f"Signer {i}", "email": f"{i}@e.org"} for i in range(3)])
+    login(client, "owner@example.org")
+    waiting = client.get("/admin/campaigns/let-us-in/letter.pdf")
+    page = waiting.get_data(as_text=True)
+    assert waiting.status_code == 202
+    assert "3 signatories" in page and "<progress" in page and 'http-equiv="refresh"' in page
+    for thread, _started in list(documents._building.values()):
+        thread.join(60)
+    ready = client.get("/admin/campaigns/let-us-in/letter.pdf")
+    assert ready.status_code == 200 and ready.mimetype == "application/pdf"
+    kept = list(Path(app.config["DOCUMENTS_DIR"]).glob("let-us-in-*.pdf"))
+    assert len(kept) == 1
+    # A new approved signature changes the list, so the kept file is not served for it.
+    add_signatures(app, [{"name": "Late Signer", "email": "late@e.org"}])
+    assert client.get("/admin/campaigns/let-us-in/letter.pdf").status_code == 202
+    for thread, _started in list(documents._building.values()):
+        thread.join(60)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -27,7 +28,8 @@ from toolkit.markup import render_markdown
 log = logging.getLogger(__name__)
 
 SYNC_LIMIT = 2000  # more signatories than this: build in the background
-_building: dict[str, threading.Thread] = {}
+SECONDS_PER_1000 = 1.2  # measured by bench/signing.py on a 2-core machine; for the estimate
+_building: dict[str, tuple[threading.Thread, float]] = {}
 _lock = threading.Lock()
 
 
@@ -39,6 +41,15 @@ class PdfResult:
     total: int
     building: bool = False
     error: str = ""
+    elapsed: float = 0.0  # seconds since the build started
+    estimate: float = 0.0  # seconds the whole build is expected to take
+
+    @property
+    def percent(self) -> int:
+        """A rough progress figure for the waiting page (never 100 before it is done)."""
+        if not self.estimate:
+            return 0
+        return min(95, int(100 * self.elapsed / self.estimate))
 
 
 def _addressee(campaign: Campaign) -> str:
@@ -98,8 +109,9 @@ def final_letter_pdf(campaign: Campaign, language: str) -> PdfResult:
     if total <= SYNC_LIMIT:
         _write(path, html, timeout)
         return PdfResult(path, total)
+    estimate = max(total / 1000 * SECONDS_PER_1000, 1.0)
     with _lock:
-        thread = _building.get(str(path))
+        thread, started = _building.get(str(path), (None, time.monotonic()))
         if thread is None or not thread.is_alive():
             error_file = path.with_suffix(".error")
             if error_file.exists():
@@ -107,9 +119,11 @@ def final_letter_pdf(campaign: Campaign, language: str) -> PdfResult:
             thread = threading.Thread(
                 target=_build_in_background, args=(path, html, max(timeout, 600)), daemon=True
             )
-            _building[str(path)] = thread
+            started = time.monotonic()
+            _building[str(path)] = (thread, started)
             thread.start()
-    return PdfResult(None, total, building=True)
+    elapsed = time.monotonic() - started
+    return PdfResult(None, total, building=True, elapsed=elapsed, estimate=estimate)
 
 
 def _build_in_background(path: Path, html: str, timeout: float) -> None:
