@@ -1,6 +1,7 @@
 """Benchmark: signatures accepted per second through the real endpoint, and the final letter.
 
-Run by hand (`.venv/bin/python bench/signing.py`); it stops by itself and talks to 127.0.0.1 only.
+Run by hand (`.venv/bin/python bench/signing.py [--workers 4]`, BENCH_THREADS=4 threads per
+gunicorn worker); it stops by itself and talks to 127.0.0.1 only.
 
 1. Intake: the toolkit's /campaigns/<slug>/sign under gunicorn on SQLite, with 16 and 64
    concurrent clients, beside a bare Flask endpoint that only inserts a row into the same
@@ -30,6 +31,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / ".venv" / "bin"
+THREADS = int(os.environ.get("BENCH_THREADS", "4"))
 CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 
@@ -51,7 +53,7 @@ def wait_for(port: int, timeout: float = 30) -> None:
 
 
 def gunicorn(app: str, port: int, env: dict, workers: int) -> subprocess.Popen:
-    command = [str(BIN / "gunicorn"), "--workers", str(workers), "--threads", "4",
+    command = [str(BIN / "gunicorn"), "--workers", str(workers), "--threads", str(THREADS),
                "--bind", f"127.0.0.1:{port}", "--log-level", "warning", app]  # fmt: skip
     process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
     wait_for(port)
@@ -129,7 +131,7 @@ def intake(args: argparse.Namespace, work: Path) -> None:
                     "bench", "--title", "Bench", "--text-file", str(text), "--open"],
                    env=env, check=True, capture_output=True)  # fmt: skip
 
-    print(f"intake on SQLite, gunicorn {args.workers} workers x 4 threads, "
+    print(f"intake on SQLite, gunicorn {args.workers} workers x {THREADS} threads, "
           f"{args.per_client} signatures per client")  # fmt: skip
     for clients in (16, 64):
         port = free_port()
