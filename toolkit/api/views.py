@@ -7,10 +7,13 @@ import json
 from pathlib import Path
 
 from flask import Blueprint, Response, request
-from sqlalchemy import select
 
-from toolkit.contacts.directory import get_member_state, list_member_states
-from toolkit.contacts.models import LANGUAGES, ContactPoint, ContactStatus, MemberState
+from toolkit.contacts.directory import (
+    countries_with_verified_contact,
+    get_member_state,
+    list_member_states,
+)
+from toolkit.contacts.models import LANGUAGES, MemberState
 from toolkit.extensions import csrf, db
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -52,15 +55,10 @@ def _state_summary(state: MemberState, verified: set[str]) -> dict:
     }
 
 
-def _verified_countries() -> set[str]:
-    query = select(ContactPoint.country).where(ContactPoint.status == ContactStatus.VERIFIED.value)
-    return set(db.session.scalars(query))
-
-
 @bp.get("/countries")
 def countries() -> Response:
     """Every member state, with whether a verified contact point exists."""
-    verified = _verified_countries()
+    verified = countries_with_verified_contact(db.session)
     states = list_member_states(db.session)
     return json_response({"countries": [_state_summary(s, verified) for s in states]})
 
@@ -71,7 +69,7 @@ def country(code: str) -> Response:
     state = get_member_state(db.session, code)
     if state is None:
         return error(404, f"No member state has the ISO 3166 alpha-2 code '{code[:10]}'.")
-    data = _state_summary(state, _verified_countries())
+    data = _state_summary(state, countries_with_verified_contact(db.session))
     data["contact_points"] = [
         {
             "role": p.role,

@@ -110,6 +110,12 @@ def create_campaign(session: Session, new: NewCampaign, creator: User | None) ->
     return campaign
 
 
+def list_open_campaigns(session: Session) -> list[Campaign]:
+    """Campaigns people can sign now, oldest first."""
+    query = select(Campaign).where(Campaign.state == CampaignState.OPEN.value).order_by(Campaign.id)
+    return list(session.scalars(query))
+
+
 def get_campaign(session: Session, slug: str) -> Campaign | None:
     """A campaign by its slug."""
     if not slug or len(slug) > 80:

@@ -20,7 +20,12 @@ from toolkit.campaigns.admin import bp as admin_bp
 from toolkit.campaigns.forms import build_signature_form
 from toolkit.campaigns.models import Campaign, CampaignState, Signature
 from toolkit.campaigns.notices import queue_confirmation, send_manage_link
-from toolkit.campaigns.service import get_campaign, may_manage, signing_closed_reason
+from toolkit.campaigns.service import (
+    get_campaign,
+    list_open_campaigns,
+    may_manage,
+    signing_closed_reason,
+)
 from toolkit.campaigns.signing import (
     CONFIRM,
     MANAGE,
@@ -83,12 +88,7 @@ def _page(campaign: Campaign, form, status: int = 200) -> tuple[str, int]:  # no
 @bp.get("/campaigns/")
 def index() -> str:
     """Open campaigns."""
-    from sqlalchemy import select  # noqa: PLC0415
-
-    campaigns = db.session.scalars(
-        select(Campaign).where(Campaign.state == CampaignState.OPEN.value).order_by(Campaign.id)
-    )
-    return render_template("campaigns/index.html", campaigns=list(campaigns))
+    return render_template("campaigns/index.html", campaigns=list_open_campaigns(db.session))
 
 
 @bp.get("/campaigns/<slug>")

@@ -186,6 +186,12 @@ def member_state_choices(session: Session, language: str = "en") -> tuple[tuple[
     return choices
 
 
+def countries_with_verified_contact(session: Session) -> set[str]:
+    """ISO codes of the member states that have at least one verified contact point."""
+    query = select(ContactPoint.country).where(ContactPoint.status == ContactStatus.VERIFIED.value)
+    return set(session.scalars(query))
+
+
 def best_contact_point(
     session: Session, code: str, roles: Sequence[str] = ()
 ) -> ContactPoint | None:

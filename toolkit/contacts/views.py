@@ -32,9 +32,13 @@ from toolkit.contacts.corrections import (
     reject_correction,
     suggest_correction,
 )
-from toolkit.contacts.directory import get_member_state, search_member_states
+from toolkit.contacts.directory import (
+    countries_with_verified_contact,
+    get_member_state,
+    search_member_states,
+)
 from toolkit.contacts.forms import ContactPointForm, CorrectionForm, ImportForm, RejectForm
-from toolkit.contacts.models import ContactCorrection, ContactPoint, ContactStatus, MemberState
+from toolkit.contacts.models import ContactCorrection, ContactStatus, MemberState
 from toolkit.contacts.spreadsheet import apply_import, export_contacts_csv, plan_import
 from toolkit.extensions import db, limiter
 from toolkit.letters.catalog import get_catalog
@@ -58,12 +62,7 @@ def index() -> str:
     """Every member state by region, searchable in the six UN languages and by ISO code."""
     query = (request.args.get("q") or "").strip()[:100]
     states = search_member_states(db.session, query, _language())
-    verified = {
-        country
-        for (country,) in db.session.query(ContactPoint.country).filter(
-            ContactPoint.status == ContactStatus.VERIFIED.value
-        )
-    }
+    verified = countries_with_verified_contact(db.session)
     regions: dict[str, list[MemberState]] = {}
     for state in states:
         regions.setdefault(state.m49_region, []).append(state)
