@@ -30,6 +30,7 @@ from toolkit.accounts.service import (
     set_password,
 )
 from toolkit.extensions import db, limiter, login_manager
+from toolkit.mail.outbox import deliver_soon, queue_message
 
 bp = Blueprint("accounts", __name__)
 
@@ -104,7 +105,6 @@ def reset_request() -> str | tuple[str, int]:
             send_password_link(user, purpose="reset")
             record(db.session, "auth.reset_requested", actor=user, target=user, ip=_client_ip())
             db.session.commit()
-            from toolkit.mail.outbox import deliver_soon  # noqa: PLC0415
 
             deliver_soon()
         return render_template("accounts/reset_sent.html", email=form.email.data)
@@ -113,7 +113,6 @@ def reset_request() -> str | tuple[str, int]:
 
 def send_password_link(user: User, *, purpose: str) -> None:
     """Queue the email with a single-use link to set a password (the caller commits)."""
-    from toolkit.mail.outbox import queue_message  # noqa: PLC0415
 
     token = make_reset_token(current_app.config["SECRET_KEY"], user)
     link = current_app.config["BASE_URL"].rstrip("/") + url_for("accounts.reset", token=token)

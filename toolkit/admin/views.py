@@ -17,6 +17,8 @@ from toolkit.accounts.service import AccountError, create_user, list_users
 from toolkit.accounts.views import send_password_link
 from toolkit.contacts.corrections import count_pending_corrections
 from toolkit.extensions import db
+from toolkit.mail.outbox import count_failed, deliver_soon
+from toolkit.resources.bank import count_pending_suggestions
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -25,8 +27,6 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 @organizer_required
 def index() -> str:
     """What waits for the organizers: suggestions to moderate, mail that failed."""
-    from toolkit.mail.outbox import count_failed  # noqa: PLC0415
-    from toolkit.resources.bank import count_pending_suggestions  # noqa: PLC0415
 
     return render_template(
         "admin/index.html",
@@ -64,7 +64,6 @@ def create_user_view() -> Response | tuple[str, int]:
             record(db.session, "users.create", actor=current_user, target=user,
                    details={"role": user.role})  # fmt: skip
             db.session.commit()
-            from toolkit.mail.outbox import deliver_soon  # noqa: PLC0415
 
             deliver_soon()
             flash(_("Account created for %(email)s; they were sent a link to set a password.",

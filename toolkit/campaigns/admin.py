@@ -23,6 +23,7 @@ from wtforms import SelectChoice
 
 from toolkit.accounts.access import organizer_required
 from toolkit.accounts.audit import record
+from toolkit.accounts.views import safe_next
 from toolkit.campaigns import documents
 from toolkit.campaigns.exports import ExportError, ExportRequest, columns, export_rows
 from toolkit.campaigns.forms import (
@@ -209,7 +210,6 @@ def decide(slug: str) -> Response:
 
 
 def _same_site(url: str | None) -> bool:
-    from toolkit.accounts.views import safe_next  # noqa: PLC0415
 
     if not url:
         return False

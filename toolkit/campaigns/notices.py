@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from toolkit.campaigns.models import Signature
 from toolkit.campaigns.signing import CONFIRM, MANAGE, make_token
 from toolkit.extensions import db
+from toolkit.mail.outbox import deliver_soon, queue_message
 
 
 def signer_link(signature: Signature, purpose: str) -> str:
@@ -21,7 +22,6 @@ def signer_link(signature: Signature, purpose: str) -> str:
 
 def _queue(signature: Signature, template: str, subject: str, kind: str) -> None:
     """Queue one message to the signer; the caller commits."""
-    from toolkit.mail.outbox import queue_message  # noqa: PLC0415
 
     context = {
         "signature": signature,
@@ -47,7 +47,6 @@ def queue_confirmation(signature: Signature) -> None:
 
 def send_manage_link(signature: Signature) -> None:
     """This address signed before: offer to update or withdraw, never a second signature."""
-    from toolkit.mail.outbox import deliver_soon  # noqa: PLC0415
 
     _queue(signature, "manage", "Your signature on: %(title)s", "signature-manage")
     db.session.commit()

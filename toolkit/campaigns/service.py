@@ -18,7 +18,11 @@ from toolkit.campaigns.models import (
     CampaignState,
     FieldRule,
 )
+from toolkit.contacts.directory import itu_recipient
 from toolkit.db import utcnow
+from toolkit.documents.text import body_paragraphs
+from toolkit.letters.catalog import get_catalog
+from toolkit.letters.context import SAMPLE_EVENT, SenderView, context_for
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 ADDRESSEES = ("itu", "governments", "custom")
@@ -172,10 +176,6 @@ def may_manage(user: User, campaign: Campaign) -> bool:
 
 def template_text(templates_dir: str, slug: str, language: str, event_slug: str) -> str:
     """A letter template's body as Markdown paragraphs, for an organizer to edit."""
-    from toolkit.contacts.directory import itu_recipient  # noqa: PLC0415
-    from toolkit.documents.text import body_paragraphs  # noqa: PLC0415
-    from toolkit.letters.catalog import get_catalog  # noqa: PLC0415
-    from toolkit.letters.context import SAMPLE_EVENT, SenderView, context_for  # noqa: PLC0415
 
     catalog = get_catalog(templates_dir)
     template = catalog.get(slug)

@@ -42,6 +42,7 @@ from toolkit.contacts.models import ContactCorrection, ContactStatus, MemberStat
 from toolkit.contacts.spreadsheet import apply_import, export_contacts_csv, plan_import
 from toolkit.extensions import db, limiter
 from toolkit.letters.catalog import get_catalog
+from toolkit.mail.outbox import deliver_soon, queue_message
 
 bp = Blueprint("contacts", __name__)
 
@@ -168,7 +169,6 @@ def admin_review(correction_id: int) -> tuple[str, int]:
 def _notify(correction: ContactCorrection, approved: bool) -> None:
     if not correction.suggester_email:
         return
-    from toolkit.mail.outbox import queue_message  # noqa: PLC0415
 
     state = correction.member_state
     text = render_template("contacts/email/outcome.txt", correction=correction, state=state,
@@ -179,7 +179,6 @@ def _notify(correction: ContactCorrection, approved: bool) -> None:
 
 
 def _after_decision() -> None:
-    from toolkit.mail.outbox import deliver_soon  # noqa: PLC0415
 
     deliver_soon()
 

@@ -16,6 +16,7 @@ from toolkit.accounts.access import organizer_required
 from toolkit.events.catalog import event_view, format_date_range, get_event, list_events
 from toolkit.events.models import Event
 from toolkit.extensions import db, limiter
+from toolkit.mail.outbox import deliver_soon, queue_message
 from toolkit.markup import render_markdown
 from toolkit.resources.bank import (
     BankError,
@@ -295,7 +296,6 @@ def _notify(resource: Resource, approved: bool) -> bool:
     email = take_suggester_email(resource)
     if not email:
         return False
-    from toolkit.mail.outbox import queue_message  # noqa: PLC0415 - built in parallel
 
     link = current_app.config["BASE_URL"] + url_for("resources.index")
     text = render_template(
@@ -307,7 +307,6 @@ def _notify(resource: Resource, approved: bool) -> bool:
 
 
 def _deliver() -> None:
-    from toolkit.mail.outbox import deliver_soon  # noqa: PLC0415 - built in parallel
 
     deliver_soon()
 
