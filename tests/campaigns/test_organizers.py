@@ -260,3 +260,20 @@ def test_a_long_final_letter_is_built_in_the_background_and_kept(app, client, mo
     assert client.get("/admin/campaigns/let-us-in/letter.pdf").status_code == 202
     for thread, _started in list(documents._building.values()):
         thread.join(60)
+
+
+def test_export_filters_by_kind_and_country(app, client):
+    owner = make_user(app, "owner@example.org")
+    make_campaign(app, organizer_id=owner)
+    add_signatures(app, [
+        {"name": "Org KE", "email": "1@e.org", "kind": "organization", "organization": "A", "country": "KE"},
+        {"name": "Org SN", "email": "2@e.org", "kind": "organization", "organization": "B", "country": "SN"},
+        {"name": "Person KE", "email": "3@e.org", "country": "KE"},
+    ])  # fmt: skip
+    login(client, "owner@example.org")
+    page = client.get("/admin/campaigns/let-us-in").get_data(as_text=True)
+    assert 'name="kind"' in page and 'name="country"' in page
+    rows = json.loads(client.get("/admin/campaigns/let-us-in/export",
+                                 query_string={"format": "json", "kind": "organization",
+                                               "country": "ke"}).data)  # fmt: skip
+    assert [row["name"] for row in rows] == ["Org KE"]
