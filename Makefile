@@ -48,6 +48,7 @@ format: setup ## Format the code with ruff
 
 bench: setup ## Run the benchmarks (by hand; they print figures)
 	$(BIN)/python bench/letters.py
+	$(BIN)/python bench/signing.py
 
 clean: ## Remove the virtualenv and caches (keeps instance/, your database)
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -8,6 +8,8 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from toolkit.api.views import error as api_error
+
 ERROR_TITLES = {
     400: _l("The request could not be understood"),
     403: _l("You may not see this page"),
@@ -41,8 +43,6 @@ def register_error_handlers(app: Flask) -> None:
     def http_error(error: HTTPException):  # noqa: ANN202 - a page or a JSON response
         code = error.code or 500
         if request.path.startswith("/api/"):
-            from toolkit.api.views import error as api_error  # noqa: PLC0415
-
             return api_error(code, error.description or error.name)
         if code == 413:
             limit = app.config.get("MAX_CONTENT_LENGTH") or 0

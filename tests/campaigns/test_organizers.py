@@ -277,3 +277,15 @@ def test_export_filters_by_kind_and_country(app, client):
                                  query_string={"format": "json", "kind": "organization",
                                                "country": "ke"}).data)  # fmt: skip
     assert [row["name"] for row in rows] == ["Org KE"]
+
+
+def test_campaign_list_shows_organizers_their_own_and_admins_all(app, client):
+    owner = make_user(app, "owner@example.org")
+    make_user(app, "other@example.org")
+    make_user(app, "admin@example.org", "admin")
+    make_campaign(app, organizer_id=owner)
+    login(client, "other@example.org")
+    assert "Let civil society in" not in client.get("/admin/campaigns/").get_data(as_text=True)
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    login(client, "admin@example.org")
+    assert "Let civil society in" in client.get("/admin/campaigns/").get_data(as_text=True)

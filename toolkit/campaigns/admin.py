@@ -18,7 +18,6 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 from wtforms import SelectChoice
 
 from toolkit.accounts.access import organizer_required
@@ -50,6 +49,7 @@ from toolkit.campaigns.moderation import (
 from toolkit.campaigns.service import (
     CampaignError,
     NewCampaign,
+    campaigns_managed_by,
     close_campaign,
     create_campaign,
     get_campaign,
@@ -77,8 +77,7 @@ def _managed_or_403(slug: str) -> Campaign:
 @organizer_required
 def index() -> str:
     """The campaigns this organizer runs (every campaign, for admins)."""
-    campaigns = [c for c in db.session.scalars(select(Campaign).order_by(Campaign.id.desc()))
-                 if may_manage(current_user, c)]  # fmt: skip
+    campaigns = campaigns_managed_by(db.session, current_user)
     return render_template("campaigns/admin/index.html", campaigns=campaigns)
 
 

@@ -114,6 +114,14 @@ def create_campaign(session: Session, new: NewCampaign, creator: User | None) ->
     return campaign
 
 
+def campaigns_managed_by(session: Session, user: User) -> list[Campaign]:
+    """The campaigns an account runs, newest first: every one for an admin."""
+    query = select(Campaign).order_by(Campaign.id.desc())
+    if not user.is_admin:
+        query = query.where(Campaign.organizers.any(User.id == user.id))
+    return list(session.scalars(query))
+
+
 def list_open_campaigns(session: Session) -> list[Campaign]:
     """Campaigns people can sign now, oldest first."""
     query = select(Campaign).where(Campaign.state == CampaignState.OPEN.value).order_by(Campaign.id)

@@ -145,11 +145,6 @@ def language_name(code: str) -> str:
     return Locale.parse(code).get_display_name(code) or code
 
 
-def template_field_names(template: LetterTemplate) -> list[str]:
-    """The names of a template's own fields, in order."""
-    return [spec.name for spec in template.fields]
-
-
 def letter_request(template: LetterTemplate, form: SenderForm) -> LetterRequest:
     """The form's values as a LetterRequest for the letters service."""
     sender = SenderDetails(**{name: form[name].data or "" for name in SENDER_FIELDS})
