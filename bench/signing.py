@@ -1,7 +1,8 @@
 """Benchmark: signatures accepted per second through the real endpoint, and the final letter.
 
-Run by hand (`.venv/bin/python bench/signing.py [--workers 4]`, BENCH_THREADS=4 threads per
-gunicorn worker); it stops by itself and talks to 127.0.0.1 only.
+Run by hand (`.venv/bin/python bench/signing.py [--workers 4] [--mail worker|background]`,
+BENCH_THREADS=4 threads per gunicorn worker; BENCH_NO_WORKER=1 leaves the confirmation mails
+queued, to see intake alone); it stops by itself and talks to 127.0.0.1 only.
 
 1. Intake: the toolkit's /campaigns/<slug>/sign under gunicorn on SQLite, with 16 and 64
    concurrent clients, beside a bare Flask endpoint that only inserts a row into the same
@@ -118,11 +119,26 @@ def run_load(port: int, path: str, form_path: str | None, clients: int, per_clie
     return time.perf_counter() - started, errors, sent
 
 
+def mail_worker(env: dict) -> subprocess.Popen:
+    """`toolkit mail worker` at a lower priority, as the README runs it beside gunicorn."""
+    command = ["nice", "-n", "10", str(BIN / "toolkit"), "mail", "worker", "--interval", "0.5"]
+    return subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True,
+                            stdout=subprocess.DEVNULL)  # fmt: skip
+
+
+def unsent(database: Path) -> int:
+    with sqlite3.connect(database, timeout=30) as db:
+        return db.execute("SELECT count(*) FROM outbox_messages WHERE status != 'sent'").fetchone()[
+            0
+        ]
+
+
 def intake(args: argparse.Namespace, work: Path) -> None:
     database = work / "toolkit.sqlite3"
     env = {**os.environ, "TOOLKIT_DATABASE_URL": f"sqlite:///{database}",
            "TOOLKIT_SECRET_KEY": "bench", "TOOLKIT_RATELIMIT_ENABLED": "false",
-           "TOOLKIT_OUTBOX_DIR": str(work / "outbox"), "BENCH_DATABASE": str(database)}  # fmt: skip
+           "TOOLKIT_OUTBOX_DIR": str(work / "outbox"), "BENCH_DATABASE": str(database),
+           "TOOLKIT_MAIL_DELIVERY": args.mail}  # fmt: skip
     for command in (["db", "upgrade"], ["data", "load"]):
         subprocess.run([str(BIN / "toolkit"), *command], env=env, check=True, capture_output=True)
     text = work / "letter.md"
@@ -132,15 +148,26 @@ def intake(args: argparse.Namespace, work: Path) -> None:
                    env=env, check=True, capture_output=True)  # fmt: skip
 
     print(f"intake on SQLite, gunicorn {args.workers} workers x {THREADS} threads, "
-          f"{args.per_client} signatures per client")  # fmt: skip
+          f"{args.per_client} signatures per client, mail delivery: {args.mail}")  # fmt: skip
     for clients in (16, 64):
         port = free_port()
         server = gunicorn("wsgi:app", port, env, args.workers)
+        worker = (
+            mail_worker(env)
+            if args.mail == "worker" and not os.environ.get("BENCH_NO_WORKER")
+            else None
+        )
         try:
             seconds, errors, sent = run_load(port, "/campaigns/bench/sign", "/campaigns/bench",
                                              clients, args.per_client, f"t{clients}")  # fmt: skip
+            drained = time.perf_counter()
+            while worker and unsent(database) and time.perf_counter() - drained < 600:
+                time.sleep(0.2)
+            drain_seconds, left = time.perf_counter() - drained, unsent(database)
         finally:
             stop(server)
+            if worker:
+                stop(worker)
         with sqlite3.connect(database) as db:
             stored = {row[0] for row in db.execute(
                 "SELECT email_normalized FROM signatures WHERE email_normalized LIKE ?",
@@ -160,6 +187,8 @@ def intake(args: argparse.Namespace, work: Path) -> None:
         print(f"  {clients:>2} clients: toolkit {toolkit_rate:7.1f}/s  bare {bare_rate:7.1f}/s  "
               f"ratio {toolkit_rate / bare_rate:.2f} (goal >= 0.5)  errors {errors}+{bare_errors}  "
               f"lost {lost}  duplicated {extra}")  # fmt: skip
+        print(f"      confirmation mails all sent {drain_seconds:.1f} s after the last signature"
+              f" ({left} left unsent)")  # fmt: skip
 
 
 def final_letter(args: argparse.Namespace, work: Path) -> None:
@@ -210,6 +239,9 @@ def main() -> None:
     )
     parser.add_argument("--per-client", type=int, default=20)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--mail", choices=("worker", "background"), default="worker",
+                        help="worker: a `toolkit mail worker` beside gunicorn (the README's "
+                             "deployment); background: threads in the web processes")  # fmt: skip
     parser.add_argument("--skip-intake", action="store_true")
     parser.add_argument("--skip-letter", action="store_true")
     args = parser.parse_args()

@@ -11,6 +11,9 @@ from flask import Flask
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+MAIL_DELIVERY_MODES = ("background", "worker")
+
+
 class Defaults:
     """Defaults for one machine: SQLite in the instance folder, no SMTP, in-process work."""
 
@@ -38,6 +41,10 @@ class Defaults:
     MAIL_MAX_ATTEMPTS = 8  # then the message is marked failed and shown to admins
     MAIL_RETRY_BASE_SECONDS = 30  # backoff: 30 s, 1 min, 2 min, ... capped at one hour
     OUTBOX_DIR: str | None = None  # default: instance/outbox
+    # "background": a thread in the web process sends mail right after it is queued.
+    # "worker": web processes only queue; `toolkit mail worker` sends (busy sites, surges).
+    MAIL_DELIVERY = "background"
+    MAIL_WORKER_INTERVAL = 2.0  # seconds the worker waits when the outbox is empty
     DOCUMENTS_DIR: str | None = None  # kept PDFs (long final letters); default: instance/documents
     # Where links in emails point (password resets, confirmations); no trailing slash.
     BASE_URL = "http://127.0.0.1:5000"
@@ -70,6 +77,11 @@ def configure(app: Flask, test_config: dict | None) -> None:
         app.config["DOCUMENTS_DIR"] = os.path.join(app.instance_path, "documents")
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret_key(app)
+    if app.config["MAIL_DELIVERY"] not in MAIL_DELIVERY_MODES:
+        raise ValueError(
+            f"TOOLKIT_MAIL_DELIVERY must be one of {', '.join(MAIL_DELIVERY_MODES)}, "
+            f"not {app.config['MAIL_DELIVERY']!r}"
+        )
 
 
 def _sqlite_url(app: Flask) -> str:

@@ -105,6 +105,8 @@ def test_confirmation_links_expired_tampered_or_withdrawn(app, client, smtp_serv
         ({"name": "Amina\x07"}, "Remove the invisible control characters"),
         ({"email": "amina@"}, "There must be something after the @-sign."),
         ({"country": ""}, "This field is required."),
+        ({"country": "ZZ"}, "Not a valid choice."),
+        ({"country": "ke"}, "Not a valid choice."),
         ({"organization": "", "kind": "organization"}, "Name the organization you sign for."),
     ],
 )

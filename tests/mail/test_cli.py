@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -9,9 +14,10 @@ import pytest
 from sqlalchemy import select
 
 from tests.smtp import body_text, mail_config, smtp_server  # noqa: F401
+from toolkit import create_app
 from toolkit.extensions import db
 from toolkit.mail.models import MessageStatus, OutboxMessage
-from toolkit.mail.outbox import queue_message
+from toolkit.mail.outbox import deliver_soon, queue_message, wait_for_deliveries
 
 
 @pytest.fixture
@@ -119,3 +125,45 @@ def test_test_message_refuses_a_bad_address(app, runner, outbox_dir):
     assert result.exit_code == 1
     assert result.output == "Error: not a valid address: An email address must have an @-sign.\n"
     assert statuses(app) == {}
+
+
+def test_worker_sends_as_mail_is_queued_and_stops_cleanly_on_sigterm(app, database_url, tmp_path):
+    """The worker is a real process on the same database; SIGTERM ends it with exit code 0."""
+
+    outbox = tmp_path / "worker-outbox"
+    env = {**os.environ, "TOOLKIT_DATABASE_URL": database_url, "TOOLKIT_SECRET_KEY": "test",
+           "TOOLKIT_OUTBOX_DIR": str(outbox), "TOOLKIT_MAIL_DELIVERY": "worker"}  # fmt: skip
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "toolkit", "mail", "worker", "--interval", "0.1"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        queue(app, "first")
+        queue(app, "second")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and len(list(outbox.glob("*.eml"))) < 2:
+            time.sleep(0.1)
+        assert statuses(app) == {"first": "sent", "second": "sent"}
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        output, _ = worker.communicate(timeout=30)
+    assert worker.returncode == 0, output
+    assert "stopped after sending 2" in output
+    assert len(list(outbox.glob("*.eml"))) == 2
+
+
+def test_worker_mode_leaves_sending_to_the_worker(app, client, outbox_dir):
+    """With MAIL_DELIVERY=worker a request only queues: nothing is sent in the web process."""
+    app.config["MAIL_DELIVERY"] = "worker"
+    queue(app, "queued only")
+    with app.test_request_context():
+        deliver_soon()
+    assert wait_for_deliveries(5)
+    assert statuses(app) == {"queued only": "queued"}
+    assert not outbox_dir.exists() or not list(outbox_dir.glob("*.eml"))
+
+
+def test_an_unknown_delivery_mode_is_refused_with_a_message(tmp_path):
+    with pytest.raises(ValueError, match="TOOLKIT_MAIL_DELIVERY must be one of background, worker"):
+        create_app({"MAIL_DELIVERY": "pigeon", "SECRET_KEY": "x", "TESTING": True,
+                    "DATABASE_URL": f"sqlite:///{tmp_path}/x.sqlite3"})  # fmt: skip

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -16,7 +18,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from toolkit.campaigns.models import Campaign, FieldRule, SignerKind
 from toolkit.forms import email_address, no_control_characters
@@ -24,6 +26,30 @@ from toolkit.validation import nfc
 
 NAME_MAX = 200
 LIMITS = {"organization": 300, "role": 200, "city": 200}
+
+
+class CountryField(SelectField):
+    """A menu of ~200 countries: the answer is looked up in a set, not found by walking a list.
+
+    The signing form is the busiest page in a surge; WTForms' own check builds every choice
+    twice per request.
+    """
+
+    valid_codes: frozenset[str] = frozenset()
+
+    def pre_validate(self, form: object) -> None:
+        if self.data not in self.valid_codes:
+            raise ValidationError(self.gettext("Not a valid choice."))
+
+
+@lru_cache(maxsize=32)
+def _country_menu(
+    countries: tuple[tuple[str, str], ...],
+) -> tuple[list[SelectChoice], frozenset[str]]:
+    """The menu and its valid codes, built once per cached country list (per language)."""
+    choices = [SelectChoice("", _l("Choose a country"))]
+    choices.extend(SelectChoice(code, name) for code, name in countries)
+    return choices, frozenset(choice.value for choice in choices)
 
 
 class SignatureForm(FlaskForm):
@@ -47,7 +73,7 @@ class SignatureForm(FlaskForm):
 
 
 def build_signature_form(
-    campaign: Campaign, countries: list[tuple[str, str]], **kwargs: object
+    campaign: Campaign, countries: tuple[tuple[str, str], ...], **kwargs: object
 ) -> SignatureForm:
     """The form for one campaign: its signer kinds and the optional fields it asks for."""
 
@@ -74,7 +100,7 @@ def build_signature_form(
             continue
         required = [DataRequired()] if rule == FieldRule.REQUIRED else [Optional()]
         if name == "country":
-            setattr(CampaignSignatureForm, name, SelectField(labels[name], required))
+            setattr(CampaignSignatureForm, name, CountryField(labels[name], required))
         else:
             validators = [*required, Length(max=LIMITS[name]), no_control_characters]
             setattr(CampaignSignatureForm, name, StringField(labels[name], validators,
@@ -94,9 +120,7 @@ def build_signature_form(
     CampaignSignatureForm.validate = validate
     form = CampaignSignatureForm(**kwargs)
     if "country" in form:
-        form.country.choices = [SelectChoice("", _l("Choose a country"))] + [
-            SelectChoice(code, name) for code, name in countries
-        ]
+        form.country.choices, form.country.valid_codes = _country_menu(tuple(countries))
     return form
 
 

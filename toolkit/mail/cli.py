@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+import signal
+import threading
+
 import click
 from flask import current_app
 from flask.cli import AppGroup
@@ -49,6 +53,50 @@ def send(ignore_backoff: bool) -> None:
     click.echo(
         f"sent {report.sent}, retrying later {report.retrying}, failed {report.failed}; to {where}"
     )
+
+
+@mail_cli.command("worker")
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0.05),
+    default=None,
+    help="Seconds to wait when the outbox is empty (default: MAIL_WORKER_INTERVAL).",
+)
+def worker(interval: float | None) -> None:
+    """Send mail as it is queued, until stopped (SIGTERM or Ctrl-C ends it cleanly).
+
+    For TOOLKIT_MAIL_DELIVERY=worker: web processes then only queue messages. A message being
+    sent when the worker stops is finished first; one claimed by a worker that was killed is
+    sent again after the claim expires.
+    """
+    config = current_app.config
+    wait = interval if interval is not None else float(config["MAIL_WORKER_INTERVAL"])
+    stopping = threading.Event()
+
+    def stop(signum: int, frame: object) -> None:  # noqa: ARG001
+        stopping.set()
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    click.echo(f"mail worker: sending to {destination(config)}; stop with Ctrl-C")
+    sent = 0
+    try:
+        while not stopping.is_set():
+            try:
+                report = deliver_pending(db.session, config, limit=100)
+            except SQLAlchemyError as exc:  # the database is away: say so, try again later
+                db.session.rollback()
+                logging.getLogger(__name__).warning("mail worker: %s", _database_error(exc))
+                stopping.wait(wait)
+                continue
+            finally:
+                db.session.remove()
+            sent += report.sent
+            if report.sent + report.retrying + report.failed == 0:
+                stopping.wait(wait)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    click.echo(f"mail worker: stopped after sending {sent}")
 
 
 @mail_cli.command("test")

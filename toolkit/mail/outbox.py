@@ -362,10 +362,14 @@ class _BackgroundFlusher:
 def deliver_soon() -> None:
     """Flush the outbox in a daemon thread after a request queued mail; never raises.
 
-    The in-process default: a job queue (Redis/RQ) can take its place without callers changing.
+    The in-process default. With ``MAIL_DELIVERY = "worker"`` this does nothing: a separate
+    `toolkit mail worker` process sends, so a surge of signatures costs the web processes only
+    the insert of each message.
     """
     try:
         app = current_app._get_current_object()  # type: ignore[attr-defined]
+        if app.config.get("MAIL_DELIVERY") == "worker":
+            return
         flusher = app.extensions.setdefault("toolkit.outbox", _BackgroundFlusher(app))
         flusher.request()
     except Exception:  # noqa: BLE001 - queued mail is safe; `toolkit mail send` will send it
