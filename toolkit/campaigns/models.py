@@ -98,6 +98,9 @@ class Campaign(db.Model):
     allow_organizations: Mapped[bool] = mapped_column(Boolean, default=True)
     allow_individuals: Mapped[bool] = mapped_column(Boolean, default=True)
     field_rules: Mapped[dict] = mapped_column(JSON, default=dict)
+    # Questions the organizer adds: [{"name", "label", "required", "max_length"}]; answers are
+    # kept in Signature.extra under each name.
+    custom_fields: Mapped[list] = mapped_column(JSON, default=list)
     list_publicly: Mapped[bool] = mapped_column(Boolean, default=True)
     require_confirmation: Mapped[bool] = mapped_column(Boolean, default=True)
     require_moderation: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -106,6 +109,7 @@ class Campaign(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     opened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    emails_purged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     organizers: Mapped[list[User]] = relationship(secondary=campaign_organizers)
@@ -132,8 +136,9 @@ class Signature(db.Model):
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(16), default=SignerKind.INDIVIDUAL.value)
     name: Mapped[str] = mapped_column(String(200))
-    email: Mapped[str] = mapped_column(String(254))
-    email_normalized: Mapped[str] = mapped_column(String(254))
+    # None for paper signatures, and once a signer's data is erased or a campaign purged.
+    email: Mapped[str | None] = mapped_column(String(254))
+    email_normalized: Mapped[str | None] = mapped_column(String(254))
     email_domain: Mapped[str] = mapped_column(String(254), default="", index=True)
     organization: Mapped[str] = mapped_column(String(300), default="")
     role: Mapped[str] = mapped_column(String(200), default="")
@@ -154,6 +159,7 @@ class Signature(db.Model):
     rejected_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     rejection_reason: Mapped[str] = mapped_column(Text, default="")
+    erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     campaign: Mapped[Campaign] = relationship()
 
