@@ -2,11 +2,14 @@
 
 A PDF may bring in nothing but files under ``toolkit/static/`` and ``data:`` URLs,
 and rendering runs in a worker process so that a runaway document can be stopped.
+WeasyPrint itself (about a second and 100 MB to import) is loaded only where a PDF is
+rendered: in the worker processes, not in every web process and CLI command.
 """
 
 from __future__ import annotations
 
 import atexit
+import functools
 import logging
 import mimetypes
 import multiprocessing
@@ -16,9 +19,6 @@ from multiprocessing.pool import Pool
 from pathlib import Path
 from urllib.parse import urlsplit
 from urllib.request import DataHandler, Request, url2pathname
-
-import weasyprint
-from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 logger = logging.getLogger(__name__)
 
@@ -37,34 +37,48 @@ class RefusedURL(ValueError):
     """A document asked for something outside static files and ``data:`` URLs."""
 
 
-class SafeURLFetcher(URLFetcher):
-    """Serves only files under STATIC_ROOT and ``data:`` URLs, so a PDF never reaches out.
+@functools.cache
+def _safe_fetcher_class() -> type:
+    """The fetcher class, made on first use so that importing this module stays light."""
+    from weasyprint.urls import URLFetcher, URLFetcherResponse  # noqa: PLC0415
 
-    ``file:`` URLs are served only if their real path (symlinks and ``..`` resolved)
-    is a file inside STATIC_ROOT. Anything else raises ``RefusedURL`` before any
-    network or file access. The base class's opener, with its proxy, FTP and HTTP
-    handlers, is never used; the arguments passed to it are only a second lock.
-    """
+    class SafeURLFetcher(URLFetcher):
+        """Serves only files under STATIC_ROOT and ``data:`` URLs, so a PDF never reaches out.
 
-    def __init__(self) -> None:
-        super().__init__(allowed_protocols={"file", "data"}, allow_redirects=False)
+        ``file:`` URLs are served only if their real path (symlinks and ``..`` resolved)
+        is a file inside STATIC_ROOT. Anything else raises ``RefusedURL`` before any
+        network or file access. The base class's opener, with its proxy, FTP and HTTP
+        handlers, is never used; the arguments passed to it are only a second lock.
+        """
 
-    def fetch(self, url: str, headers: dict[str, str] | None = None) -> URLFetcherResponse:
-        """Return the resource at ``url``, or raise ``RefusedURL``."""
-        scheme = url.partition(":")[0].lower()
-        if scheme == "data":
-            # Decoded here rather than through the opener, which a *_proxy variable could reroute.
-            response = DataHandler().data_open(Request(url))
-            return URLFetcherResponse(url, response.read(), response.headers)
-        if scheme == "file" and (path := _static_file(url)) is not None:
-            content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-            # The real path becomes the URL, so relative URLs in a stylesheet resolve from it.
-            return URLFetcherResponse(
-                path.as_uri(), path.read_bytes(), {"Content-Type": content_type}
-            )
-        shown = url if len(url) <= 200 else f"{url[:200]}…"
-        logger.info("PDF: refused to fetch %s", shown)
-        raise RefusedURL(f"only static files and data: URLs are allowed: {shown}")
+        def __init__(self) -> None:
+            super().__init__(allowed_protocols={"file", "data"}, allow_redirects=False)
+
+        def fetch(self, url: str, headers: dict[str, str] | None = None) -> URLFetcherResponse:
+            """Return the resource at ``url``, or raise ``RefusedURL``."""
+            scheme = url.partition(":")[0].lower()
+            if scheme == "data":
+                # Decoded here, not by the opener, which a *_proxy variable could reroute.
+                response = DataHandler().data_open(Request(url))
+                return URLFetcherResponse(url, response.read(), response.headers)
+            if scheme == "file" and (path := _static_file(url)) is not None:
+                content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+                # The real path becomes the URL, so relative URLs in a stylesheet resolve from it.
+                return URLFetcherResponse(
+                    path.as_uri(), path.read_bytes(), {"Content-Type": content_type}
+                )
+            shown = url if len(url) <= 200 else f"{url[:200]}…"
+            logger.info("PDF: refused to fetch %s", shown)
+            raise RefusedURL(f"only static files and data: URLs are allowed: {shown}")
+
+    return SafeURLFetcher
+
+
+def __getattr__(name: str) -> object:
+    """``SafeURLFetcher`` on demand (PEP 562): it subclasses WeasyPrint's fetcher."""
+    if name == "SafeURLFetcher":
+        return _safe_fetcher_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _static_file(url: str) -> Path | None:
@@ -108,11 +122,13 @@ def _render(html: str, base_url: str | None) -> tuple[bytes, list[tuple[str, int
     collector = _Collector()
     for name in _LOGGERS:
         logging.getLogger(name).addHandler(collector)
+    import weasyprint  # noqa: PLC0415 - loaded in the worker process only
+
     try:
         document = weasyprint.HTML(
             string=html,
             base_url=base_url or STATIC_ROOT.as_uri() + "/",
-            url_fetcher=SafeURLFetcher(),
+            url_fetcher=_safe_fetcher_class()(),
         )
         return document.write_pdf(), collector.messages
     finally:
