@@ -84,10 +84,19 @@ class Client:
     def post(self, path: str, fields: dict) -> int:
         body = urllib.parse.urlencode({**fields, "csrf_token": self.token})
         headers = {"Content-Type": "application/x-www-form-urlencoded", "Cookie": self.cookie}
-        self.connection.request("POST", path, body, headers)
-        response = self.connection.getresponse()
-        response.read()
-        return response.status
+        for attempt in (1, 2):
+            try:
+                self.connection.request("POST", path, body, headers)
+                response = self.connection.getresponse()
+                response.read()
+                return response.status
+            except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
+                # The server closed an idle keep-alive connection: reconnect and send again
+                # (signing the same email twice is harmless: it never makes a second row).
+                self.connection.close()
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
 
 def run_load(port: int, path: str, form_path: str | None, clients: int, per_client: int,
@@ -143,13 +152,18 @@ def intake(args: argparse.Namespace, work: Path) -> None:
         subprocess.run([str(BIN / "toolkit"), *command], env=env, check=True, capture_output=True)
     text = work / "letter.md"
     text.write_text("We ask for open documents.")
-    subprocess.run([str(BIN / "toolkit"), "campaigns", "create", "--kind", "sign-on", "--slug",
-                    "bench", "--title", "Bench", "--text-file", str(text), "--open"],
-                   env=env, check=True, capture_output=True)  # fmt: skip
+    slugs = {"sign-on": "bench", "petition": "bench-petition"}
+    for kind, slug in slugs.items():
+        subprocess.run([str(BIN / "toolkit"), "campaigns", "create", "--kind", kind, "--slug", slug,
+                        "--title", "Bench", "--text-file", str(text), "--goal", "100000", "--open"],
+                       env=env, check=True, capture_output=True)  # fmt: skip
 
     print(f"intake on SQLite, gunicorn {args.workers} workers x {THREADS} threads, "
           f"{args.per_client} signatures per client, mail delivery: {args.mail}")  # fmt: skip
-    for clients in (16, 64):
+    for kind, clients in [
+        (kind, clients) for kind in args.kinds.split(",") for clients in (16, 64)
+    ]:
+        slug, prefix = slugs[kind], f"{kind[0]}{clients}"
         port = free_port()
         server = gunicorn("wsgi:app", port, env, args.workers)
         worker = (
@@ -158,8 +172,8 @@ def intake(args: argparse.Namespace, work: Path) -> None:
             else None
         )
         try:
-            seconds, errors, sent = run_load(port, "/campaigns/bench/sign", "/campaigns/bench",
-                                             clients, args.per_client, f"t{clients}")  # fmt: skip
+            seconds, errors, sent = run_load(port, f"/campaigns/{slug}/sign", f"/campaigns/{slug}",
+                                             clients, args.per_client, prefix)  # fmt: skip
             drained = time.perf_counter()
             while worker and unsent(database) and time.perf_counter() - drained < 600:
                 time.sleep(0.2)
@@ -171,20 +185,20 @@ def intake(args: argparse.Namespace, work: Path) -> None:
         with sqlite3.connect(database) as db:
             stored = {row[0] for row in db.execute(
                 "SELECT email_normalized FROM signatures WHERE email_normalized LIKE ?",
-                (f"t{clients}-%",))}  # fmt: skip
+                (f"{prefix}-%",))}  # fmt: skip
         toolkit_rate = len(sent) / seconds
 
         port = free_port()
         server = gunicorn("bench.bare_app:app", port, env, args.workers)
         try:
             bare_seconds, bare_errors, bare_sent = run_load(port, "/insert", None, clients,
-                                                            args.per_client, f"b{clients}")  # fmt: skip
+                                                            args.per_client, f"b{prefix}")  # fmt: skip
         finally:
             stop(server)
         bare_rate = len(bare_sent) / bare_seconds
         lost = len(sent - stored)
         extra = len(stored - sent)
-        print(f"  {clients:>2} clients: toolkit {toolkit_rate:7.1f}/s  bare {bare_rate:7.1f}/s  "
+        print(f"  {kind:>8}, {clients:>2} clients: toolkit {toolkit_rate:7.1f}/s  bare {bare_rate:7.1f}/s  "
               f"ratio {toolkit_rate / bare_rate:.2f} (goal >= 0.5)  errors {errors}+{bare_errors}  "
               f"lost {lost}  duplicated {extra}")  # fmt: skip
         print(f"      confirmation mails all sent {drain_seconds:.1f} s after the last signature"
@@ -242,6 +256,8 @@ def main() -> None:
     parser.add_argument("--mail", choices=("worker", "background"), default="worker",
                         help="worker: a `toolkit mail worker` beside gunicorn (the README's "
                              "deployment); background: threads in the web processes")  # fmt: skip
+    parser.add_argument("--kinds", default="sign-on,petition",
+                        help="which campaigns to sign: sign-on, petition, or both")  # fmt: skip
     parser.add_argument("--skip-intake", action="store_true")
     parser.add_argument("--skip-letter", action="store_true")
     args = parser.parse_args()

@@ -22,7 +22,7 @@ from toolkit.contacts.directory import get_member_state
 from toolkit.extensions import db
 
 ADMIN_ONLY_ENDPOINTS = re.compile(
-    r"^(admin\.(users|create_user_view|change_role|toggle_active|audit)|mail\..*)$"
+    r"^(admin\.(users|create_user_view|change_role|toggle_active|audit|privacy\w*)|mail\..*)$"
 )
 
 

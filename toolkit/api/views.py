@@ -6,8 +6,11 @@ import hashlib
 import json
 from pathlib import Path
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, current_app, request, url_for
 
+from toolkit.campaigns.models import CampaignState
+from toolkit.campaigns.service import get_campaign
+from toolkit.campaigns.signing import count_signatures
 from toolkit.contacts.directory import (
     countries_with_verified_contact,
     get_member_state,
@@ -21,9 +24,12 @@ csrf.exempt(bp)  # read-only JSON; no cookies are needed or trusted here
 
 OPENAPI_FILE = Path(__file__).resolve().parent / "openapi.json"
 MAX_AGE = 300
+COUNT_MAX_AGE = 30  # the count moves; half a minute behind is fine for readers
 
 
-def json_response(data: object, status: int = 200, *, cacheable: bool = True) -> Response:
+def json_response(
+    data: object, status: int = 200, *, cacheable: bool = True, max_age: int = MAX_AGE
+) -> Response:
     """JSON with an ETag; a matching If-None-Match gets 304 and no body."""
     body = json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
     response = Response(body, status=status, mimetype="application/json")
@@ -31,7 +37,10 @@ def json_response(data: object, status: int = 200, *, cacheable: bool = True) ->
     if cacheable and status == 200:
         response.set_etag(hashlib.sha256(body.encode()).hexdigest()[:32])
         response.cache_control.public = True
-        response.cache_control.max_age = MAX_AGE
+        response.cache_control.max_age = max_age
+        if max_age < MAX_AGE:  # a live figure: a cache may serve it a little stale, not break
+            response.cache_control.stale_while_revalidate = 4 * max_age
+            response.cache_control.stale_if_error = 3600
         response.make_conditional(request)
     return response
 
@@ -87,6 +96,25 @@ def country(code: str) -> Response:
         for p in sorted(state.contact_points, key=lambda p: (p.status != "verified", p.id))
     ]
     return json_response(data)
+
+
+@bp.get("/campaigns/<slug>")
+def campaign(slug: str) -> Response:
+    """A published campaign's confirmed count, goal and state (drafts are not found)."""
+    found = get_campaign(db.session, slug)
+    if found is None or found.state == CampaignState.DRAFT:
+        return error(404, f"no published campaign '{slug[:80]}'")
+    data = {
+        "slug": found.slug,
+        "kind": found.kind,
+        "title": found.title,
+        "state": found.state,
+        "signatures": count_signatures(db.session, found),
+        "goal": found.goal,
+        "deadline": found.deadline.date().isoformat() if found.deadline else None,
+        "url": current_app.config["BASE_URL"].rstrip("/") + url_for("campaigns.show", slug=slug),
+    }
+    return json_response(data, max_age=COUNT_MAX_AGE)
 
 
 @bp.get("/openapi.json")

@@ -55,6 +55,7 @@ from toolkit.campaigns.service import (
     get_campaign,
     may_manage,
     open_campaign,
+    parse_questions,
     template_text,
 )
 from toolkit.exports.writers import FORMATS, export_chunks
@@ -105,7 +106,13 @@ def new() -> str | Response | tuple[str, int]:
     rules = {
         name: form[f"rule_{name}"].data for name in ("organization", "role", "city", "country")
     }
+    try:
+        questions = parse_questions(form.questions.data or "")
+    except CampaignError as exc:
+        form.questions.errors = [*form.questions.errors, _(str(exc))]
+        return render_template("campaigns/admin/new.html", form=form), 422
     new_campaign = NewCampaign(
+        custom_fields=questions,
         kind=form.kind.data, slug=form.slug.data, title=form.title.data, text=text,
         introduction=form.introduction.data or "", addressee=form.addressee.data,
         addressee_text=form.addressee_text.data or "", language=form.language.data,
@@ -281,7 +288,7 @@ def export(slug: str) -> Response:
         country=request.args.get("country", "")[:2],
     )
     try:
-        header = columns(export_request)
+        header = columns(export_request, campaign)
     except ExportError as exc:
         abort(400, description=_(str(exc)))
     record(db.session, "signatures.export", actor=current_user, target=campaign,

@@ -7,23 +7,32 @@ from datetime import date
 from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 
 from toolkit.accounts.audit import record
 from toolkit.accounts.service import find_user
 from toolkit.campaigns.exports import ExportError, ExportRequest, columns, export_rows
+from toolkit.campaigns.privacy import (
+    PrivacyError,
+    campaigns_due_for_purge,
+    erase_signer,
+    plan_erasure,
+    purge_campaign,
+)
 from toolkit.campaigns.service import (
     CampaignError,
     NewCampaign,
     create_campaign,
     get_campaign,
     open_campaign,
+    parse_questions,
 )
 from toolkit.exports.writers import FORMATS, export_chunks
 from toolkit.extensions import db
 
 campaigns_cli = AppGroup("campaigns", help="Sign-on letters and petitions.")
-signatures_cli = AppGroup("signatures", help="Signatures: export.")
+signatures_cli = AppGroup("signatures", help="Signatures: export, erase, purge.")
 
 
 def _date(value: str | None) -> date | None:
@@ -47,9 +56,16 @@ def _date(value: str | None) -> date | None:
               show_default=True)  # fmt: skip
 @click.option("--language", default="en", show_default=True)
 @click.option("--organizer", default=None, help="Email of the organizer account that runs it.")
+@click.option("--introduction", default="", help="The ask, in a sentence or two (Markdown).")
+@click.option("--question", "questions", multiple=True,
+              help="A question of your own (repeatable; end it with * if required).")  # fmt: skip
+@click.option("--moderation/--no-moderation", default=None,
+              help="Approve each signature by hand (default: on for sign-on letters, off for "
+                   "petitions).")  # fmt: skip
 @click.option("--open", "open_now", is_flag=True, help="Publish at once (otherwise a draft).")
 def create(kind: str, slug: str, title: str, text_file: Path, deadline: str | None,
            goal: int | None, addressee: str, language: str, organizer: str | None,
+           introduction: str, questions: tuple[str, ...], moderation: bool | None,
            open_now: bool) -> None:  # fmt: skip
     """Create a sign-on letter or a petition."""
     try:
@@ -61,9 +77,13 @@ def create(kind: str, slug: str, title: str, text_file: Path, deadline: str | No
         user = find_user(db.session, organizer)
         if user is None:
             raise click.ClickException(f"no organizer account for {organizer}")
-    new = NewCampaign(kind=kind, slug=slug, title=title, text=text, deadline=_date(deadline),
-                      goal=goal, addressee=addressee, language=language)  # fmt: skip
+    if moderation is None:
+        moderation = kind != "petition"
     try:
+        new = NewCampaign(kind=kind, slug=slug, title=title, text=text, deadline=_date(deadline),
+                          goal=goal, addressee=addressee, language=language,
+                          introduction=introduction, require_moderation=moderation,
+                          custom_fields=parse_questions("\n".join(questions)))  # fmt: skip
         campaign = create_campaign(db.session, new, user)
         if open_now:
             open_campaign(campaign)
@@ -95,7 +115,7 @@ def export(slug: str, fmt: str, shape: str, status: str, kind: str, country: str
         raise click.ClickException(f"no campaign '{slug}'")
     request = ExportRequest(shape=shape, status=status, kind=kind, country=country)
     try:
-        header = columns(request)
+        header = columns(request, campaign)
     except ExportError as exc:
         raise click.ClickException(str(exc)) from exc
     record(db.session, "signatures.export", actor="cli", target=campaign,
@@ -115,3 +135,72 @@ def export(slug: str, fmt: str, shape: str, status: str, kind: str, country: str
     except OSError as exc:
         raise click.ClickException(f"cannot write {output}: {exc.strerror}") from exc
     click.echo(f"wrote {output}", err=True)
+
+
+@signatures_cli.command("erase")
+@click.option("--email", "address", required=True, help="The address whose data is erased.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def erase(address: str, yes: bool) -> None:
+    """Erase a person's data from every campaign, keeping anonymous counts (audit-logged)."""
+    try:
+        plan = plan_erasure(db.session, address)
+    except PrivacyError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if not yes:
+        click.echo(
+            f"{plan.signatures} signature(s) on {len(plan.campaigns)} campaign(s)"
+            + (f" ({', '.join(plan.campaigns)})" if plan.campaigns else "")
+            + f" and {plan.messages} outbox message(s) would be erased."
+        )
+        click.confirm("Erase this person's data?", abort=True)
+    report = erase_signer(db.session, address, "cli", outbox_dir=current_app.config["OUTBOX_DIR"])
+    db.session.commit()
+    if report.nothing_found:
+        click.echo("Nothing to erase: this address signed no campaign and has no mail waiting.")
+    else:
+        where = f" ({', '.join(report.campaigns)})" if report.campaigns else ""
+        click.echo(
+            f"Erased {report.signatures} signature(s) on {len(report.campaigns)} campaign(s)"
+            f"{where}; deleted {report.messages_deleted} outbox message(s)"
+            + (f", took the address off {report.messages_redacted} other(s)"
+               if report.messages_redacted else "")
+            + "."
+        )  # fmt: skip
+    if report.messages_in_flight:
+        click.echo(
+            f"{report.messages_in_flight} message(s) were being sent and were left: "
+            "run this command again in a few minutes.",
+            err=True,
+        )
+    click.echo(f"Recorded in the audit log as fingerprint {report.fingerprint}.")
+
+
+@signatures_cli.command("purge")
+@click.option("--campaign", "slug", default=None, help="The closed campaign to purge.")
+@click.option("--all-due", is_flag=True, help="Every closed campaign past its retention period.")
+def purge(slug: str | None, all_due: bool) -> None:
+    """Delete the emails and IP addresses of closed campaigns after their retention period."""
+    if bool(slug) == all_due:
+        raise click.UsageError("Give either --campaign SLUG or --all-due.")
+    outbox_dir = current_app.config["OUTBOX_DIR"]
+    if slug:
+        campaign = get_campaign(db.session, slug)
+        if campaign is None:
+            raise click.ClickException(f"no campaign '{slug}'")
+        campaigns = [campaign]
+    else:
+        campaigns = campaigns_due_for_purge(db.session)
+        if not campaigns:
+            click.echo("No campaign is due for a purge.")
+            return
+    for campaign in campaigns:
+        try:
+            report = purge_campaign(db.session, campaign, "cli", outbox_dir=outbox_dir)
+        except PrivacyError as exc:
+            db.session.rollback()
+            raise click.ClickException(str(exc)) from exc
+        db.session.commit()
+        click.echo(
+            f"{report.campaign}: emails purged from {report.signatures} signature(s); "
+            f"{report.messages} outbox message(s) deleted."
+        )

@@ -15,12 +15,17 @@ from datetime import date
 from pathlib import Path
 
 from flask import current_app
-from flask_babel import force_locale, format_date, ngettext
+from flask_babel import force_locale, format_date, format_decimal, ngettext
 from flask_babel import gettext as _
 
-from toolkit.campaigns.final_letter import FinalLetter, signatory_list
-from toolkit.campaigns.models import Campaign
-from toolkit.documents.html import final_letter_html
+from toolkit.campaigns.final_letter import (
+    FinalLetter,
+    PetitionDelivery,
+    petition_signers,
+    signatory_list,
+)
+from toolkit.campaigns.models import Campaign, CampaignKind
+from toolkit.documents.html import final_letter_html, petition_html
 from toolkit.documents.pdf import PdfError, render_pdf
 from toolkit.extensions import db
 from toolkit.markup import render_markdown
@@ -61,7 +66,10 @@ def _addressee(campaign: Campaign) -> str:
 
 
 def build_html(campaign: Campaign, language: str) -> tuple[str, int, str]:
-    """The final letter's HTML, its signatory count and its fingerprint."""
+    """The document's HTML, its signatory count and its fingerprint: the final letter of a
+    sign-on letter, or the delivery document of a petition."""
+    if campaign.kind == CampaignKind.PETITION:
+        return _petition_html(campaign, language)
     with force_locale(language):
         signatories = signatory_list(db.session, campaign, language)
         today = date.today()
@@ -84,6 +92,41 @@ def build_html(campaign: Campaign, language: str) -> tuple[str, int, str]:
         html = final_letter_html(letter, labels)
     fingerprint = f"{signatories.fingerprint()}-{language}-{today.isoformat()}"
     return html, signatories.total, fingerprint
+
+
+def _petition_html(campaign: Campaign, language: str) -> tuple[str, int, str]:
+    with force_locale(language):
+        signers = petition_signers(db.session, campaign, language, unknown=_("Not given"))
+        today = date.today()
+        delivery = PetitionDelivery(
+            title=campaign.title,
+            language=language,
+            addressee=_addressee(campaign),
+            introduction_html=str(render_markdown(campaign.introduction)),
+            text_html=str(render_markdown(campaign.text)),
+            signers=signers,
+            date_text=format_date(today, "long"),
+        )
+        labels = {
+            "signatures": _("Signatures"),
+            "total": ngettext(
+                "%(count)s person signed this petition.",
+                "%(count)s people signed this petition.",
+                signers.total, count=format_decimal(signers.total),
+            ),
+            "paper": ngettext(
+                "Online signers confirmed from their own email address; %(count)s signed on paper.",
+                "Online signers confirmed from their own email address; %(count)s signed on paper.",
+                signers.paper, count=format_decimal(signers.paper),
+            ),
+            "by_country": _("Signatures by country"),
+            "names": _("Signers who agreed to be named"),
+            "names_note": _("Others signed without their names being shown; they are counted "
+                            "above."),
+        }  # fmt: skip
+        html = petition_html(delivery, labels)
+    fingerprint = f"{signers.fingerprint()}-{language}-{today.isoformat()}"
+    return html, signers.total, fingerprint
 
 
 def _folder() -> Path:

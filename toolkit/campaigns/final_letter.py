@@ -9,10 +9,11 @@ from datetime import date
 from functools import cache
 
 from pyuca import Collator
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from toolkit.campaigns.models import Campaign, Signature, SignatureStatus, SignerKind
+from toolkit.campaigns.signing import COUNTED
 from toolkit.contacts.models import MemberState
 
 
@@ -64,7 +65,9 @@ def signatory_list(session: Session, campaign: Campaign, language: str = "en") -
     query = select(
         Signature.kind, Signature.name, Signature.organization, Signature.role, Signature.country
     ).where(
-        Signature.campaign_id == campaign.id, Signature.status == SignatureStatus.APPROVED.value
+        Signature.campaign_id == campaign.id,
+        Signature.status == SignatureStatus.APPROVED.value,
+        Signature.erased_at.is_(None),  # a signer who asked to be forgotten is not listed
     )
     by_country: dict[str, list[Signatory]] = {}
     individuals: list[Signatory] = []
@@ -100,4 +103,71 @@ class FinalLetter:
     text_html: str
     signatories: SignatoryList
     letter_date: date
+    date_text: str
+
+
+@dataclass(frozen=True)
+class CountryTotal:
+    """How many counted signatures came from one country."""
+
+    country: str
+    count: int
+
+
+@dataclass(frozen=True)
+class PetitionSigners:
+    """A petition's hand-over figures: the total, totals by country, and the names listed."""
+
+    total: int
+    paper: int
+    by_country: tuple[CountryTotal, ...]
+    names: tuple[Signatory, ...]  # approved signers who agreed to be listed; detail = country
+
+    def fingerprint(self) -> str:
+        """Changes whenever the document would print differently."""
+        data = [self.total, self.paper, [[c.country, c.count] for c in self.by_country],
+                [[s.name, s.detail] for s in self.names]]  # fmt: skip
+        return hashlib.sha256(json.dumps(data, ensure_ascii=False).encode()).hexdigest()[:24]
+
+
+def petition_signers(
+    session: Session, campaign: Campaign, language: str = "en", unknown: str = "Not given"
+) -> PetitionSigners:
+    """Counted signatures by country (largest first) and the names of those who agreed."""
+    names = {s.iso2: s.name(language) for s in session.scalars(select(MemberState))}
+    counted = (Signature.campaign_id == campaign.id, Signature.status.in_(COUNTED))
+    totals = session.execute(
+        select(Signature.country, func.count()).where(*counted).group_by(Signature.country)
+    ).all()
+    by_country = sorted(
+        (CountryTotal(names.get(code, code) if code else unknown, n) for code, n in totals),
+        key=lambda c: (-c.count, sort_key(c.country)),
+    )
+    paper = session.scalar(select(func.count()).where(*counted, Signature.source == "paper")) or 0
+    listed = select(Signature.name, Signature.country).where(
+        Signature.campaign_id == campaign.id,
+        Signature.status == SignatureStatus.APPROVED.value,
+        Signature.list_publicly.is_(True),
+        Signature.erased_at.is_(None),
+    )
+    people = [Signatory(name, names.get(code, code)) for name, code in session.execute(listed)]
+    people.sort(key=lambda s: sort_key(s.name))
+    return PetitionSigners(
+        total=sum(c.count for c in by_country),
+        paper=paper,
+        by_country=tuple(by_country),
+        names=tuple(people),
+    )
+
+
+@dataclass(frozen=True)
+class PetitionDelivery:
+    """The petition as handed over: plain values, so a worker process can render it."""
+
+    title: str
+    language: str
+    addressee: str
+    introduction_html: str
+    text_html: str
+    signers: PetitionSigners
     date_text: str

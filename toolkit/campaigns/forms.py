@@ -106,6 +106,13 @@ def build_signature_form(
             setattr(CampaignSignatureForm, name, StringField(labels[name], validators,
                                                               filters=[nfc]))  # fmt: skip
 
+    for question in campaign.custom_fields or ():
+        required = [DataRequired()] if question.get("required") else [Optional()]
+        limit = int(question.get("max_length") or 200)
+        validators = [*required, Length(max=limit), no_control_characters]
+        setattr(CampaignSignatureForm, question_field(question), StringField(
+            question.get("label") or question["name"], validators, filters=[nfc]))  # fmt: skip
+
     def validate(self, extra_validators: dict | None = None) -> bool:  # noqa: ANN001
         valid = SignatureForm.validate(self, extra_validators)
         if self.kind.data == SignerKind.ORGANIZATION and "organization" in self:
@@ -122,6 +129,20 @@ def build_signature_form(
     if "country" in form:
         form.country.choices, form.country.valid_codes = _country_menu(tuple(countries))
     return form
+
+
+def question_field(question: dict) -> str:
+    """The form field that holds the answer to an organizer's own question."""
+    return f"q_{question['name']}"
+
+
+def answers(form: SignatureForm, campaign: Campaign) -> dict[str, str]:
+    """The answers to the organizer's own questions, by question name (kept in Signature.extra)."""
+    return {
+        q["name"]: form[question_field(q)].data or ""
+        for q in campaign.custom_fields or ()
+        if question_field(q) in form
+    }
 
 
 RULE_CHOICES = [
@@ -174,6 +195,11 @@ class CampaignForm(FlaskForm):
     retention_days = IntegerField(
         _l("Days to keep emails after closing"), [DataRequired()], default=365
     )
+    questions = TextAreaField(
+        _l("Questions of your own (optional)"), [Length(max=2000)],
+        description=_l("One question per line, at most five; end a line with * when an answer "
+                       "is required. Answers appear in the full export only."),
+    )  # fmt: skip
 
 
 class RejectSignaturesForm(FlaskForm):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time
 
 from sqlalchemy import select
@@ -58,6 +58,59 @@ class NewCampaign:
     require_confirmation: bool = True
     require_moderation: bool = True
     retention_days: int = 365
+    custom_fields: list[dict] = field(default_factory=list)
+
+
+MAX_QUESTIONS = 5
+QUESTION_MAX_LENGTH = 200
+_NAME_RE = re.compile(r"[^a-z0-9]+")
+
+
+def parse_questions(text: str) -> list[dict]:
+    """The organizer's own questions, one per line; a line ending in * must be answered.
+
+    Each gets a short name for exports (from its label, or q1, q2 … for labels in other
+    scripts). Raises CampaignError naming the field for too many or too long questions.
+    """
+    questions: list[dict] = []
+    names: set[str] = set()
+    for line in text.splitlines():
+        label = " ".join(line.split())
+        if not label:
+            continue
+        required = label.endswith("*")
+        label = label.rstrip("*").rstrip()
+        if not label:
+            continue
+        if len(label) > QUESTION_MAX_LENGTH:
+            raise CampaignError(
+                f"A question may be at most {QUESTION_MAX_LENGTH} characters long.", "questions"
+            )
+        name = _NAME_RE.sub("_", label.lower()).strip("_")[:30] or f"q{len(questions) + 1}"
+        while name in names or name in RESERVED_NAMES:
+            name = f"{name}_{len(questions) + 1}"
+        names.add(name)
+        questions.append({"name": name, "label": label, "required": required,
+                          "max_length": QUESTION_MAX_LENGTH})  # fmt: skip
+    if len(questions) > MAX_QUESTIONS:
+        raise CampaignError(f"Ask at most {MAX_QUESTIONS} questions of your own.", "questions")
+    return questions
+
+
+RESERVED_NAMES = frozenset(
+    ("id", "status", "kind", "name", "email", "organization", "role", "city", "country",
+     "list_publicly", "receive_updates", "language", "source", "created_at", "confirmed_at",
+     "approved_at", "rejected_at", "withdrawn_at", "rejection_reason")
+)  # fmt: skip
+PETITION_RULES = {"organization": FieldRule.HIDDEN.value, "role": FieldRule.HIDDEN.value}
+
+
+def for_kind(new: NewCampaign) -> NewCampaign:
+    """A petition is signed by people, one by one: no organizations, no role or organization."""
+    if new.kind != CampaignKind.PETITION:
+        return new
+    rules = {**new.field_rules, **PETITION_RULES}
+    return replace(new, allow_organizations=False, allow_individuals=True, field_rules=rules)
 
 
 def end_of_day(day: date) -> datetime:
@@ -93,10 +146,13 @@ def check_new_campaign(new: NewCampaign, today: date | None = None) -> None:
             raise CampaignError(f"Unknown field rule {name}={rule}.", "field_rules")
     if not 1 <= new.retention_days <= 3650:
         raise CampaignError("Keep personal data between 1 and 3650 days.", "retention_days")
+    if len(new.custom_fields) > MAX_QUESTIONS:
+        raise CampaignError(f"Ask at most {MAX_QUESTIONS} questions of your own.", "questions")
 
 
 def create_campaign(session: Session, new: NewCampaign, creator: User | None) -> Campaign:
     """A new campaign as a draft; its creator becomes one of its organizers."""
+    new = for_kind(new)
     check_new_campaign(new)
     if session.scalar(select(Campaign.id).where(Campaign.slug == new.slug)) is not None:
         raise CampaignError(f"The web address '{new.slug}' is already taken.", "slug")

@@ -131,12 +131,17 @@ def find_signature(session: Session, campaign_id: int, email_normalized: str) ->
     return session.scalar(query)
 
 
-def _email_fingerprint(signature: Signature) -> str:
+def _email_fingerprint(signature: Signature) -> str | None:
+    """Ties a link to the address it was sent to; None once the address is erased or purged."""
+    if not signature.email_normalized:
+        return None
     return hashlib.sha256(signature.email_normalized.encode()).hexdigest()[:16]
 
 
 def make_token(secret_key: str, signature: Signature, purpose: str) -> str:
     """A signed link token for one signature and one purpose; no email in it."""
+    if _email_fingerprint(signature) is None:
+        raise ValueError("A signature without an email address has no links.")
     serializer = URLSafeTimedSerializer(secret_key, salt=TOKEN_SALT)
     return serializer.dumps({"s": signature.id, "p": purpose, "e": _email_fingerprint(signature)})
 
@@ -156,8 +161,10 @@ def check_token(
         raise TokenError("This link is not valid. Check that it was copied whole.") from exc
     if not isinstance(data, dict) or data.get("p") != purpose:
         raise TokenError("This link is not valid. Check that it was copied whole.")
-    signature = session.get(Signature, data.get("s"))
-    if signature is None or data.get("e") != _email_fingerprint(signature):
+    signature_id = data.get("s")
+    signature = session.get(Signature, signature_id) if isinstance(signature_id, int) else None
+    expected = _email_fingerprint(signature) if signature is not None else None
+    if expected is None or data.get("e") != expected:
         raise TokenError("This signature no longer exists.")
     return signature
 
@@ -194,6 +201,7 @@ def update_details(signature: Signature, details: SignerDetails) -> None:
     for name in ("name", "kind", "organization", "role", "city", "country", "list_publicly",
                  "receive_updates"):  # fmt: skip
         setattr(signature, name, getattr(details, name))
+    signature.extra = {**(signature.extra or {}), **details.extra}
 
 
 def count_signatures(session: Session, campaign: Campaign) -> int:

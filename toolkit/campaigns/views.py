@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from flask import (
     Blueprint,
     abort,
     current_app,
+    g,
     redirect,
     render_template,
     request,
@@ -17,7 +20,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from toolkit.campaigns.admin import bp as admin_bp
-from toolkit.campaigns.forms import build_signature_form
+from toolkit.campaigns.forms import answers, build_signature_form, question_field
 from toolkit.campaigns.models import Campaign, CampaignState, Signature
 from toolkit.campaigns.notices import queue_confirmation, send_manage_link
 from toolkit.campaigns.service import (
@@ -45,6 +48,7 @@ from toolkit.contacts.directory import member_state_choices
 from toolkit.extensions import db, limiter
 from toolkit.mail.outbox import deliver_soon
 from toolkit.markup import render_markdown
+from toolkit.web import FRAMEABLE_POLICY
 
 bp = Blueprint("campaigns", __name__)
 bp.register_blueprint(admin_bp)
@@ -72,13 +76,43 @@ def _campaign_key() -> str:
     return "campaign:" + (request.view_args or {}).get("slug", "")
 
 
+def public_link(campaign: Campaign) -> str:
+    """The campaign's address as people share it (BASE_URL, not whatever host was asked)."""
+    path = url_for("campaigns.show", slug=campaign.slug)
+    return current_app.config["BASE_URL"].rstrip("/") + path
+
+
+def share_links(campaign: Campaign) -> list[tuple[str, str]]:
+    """Plain links to share the campaign: no third-party script is ever loaded."""
+    link, text = public_link(campaign), campaign.title
+    both = f"{text} {link}"
+    return [
+        (_("Email"), f"mailto:?subject={quote(text)}&body={quote(both)}"),
+        ("WhatsApp", f"https://wa.me/?text={quote(both)}"),
+        ("Telegram", f"https://t.me/share/url?url={quote(link)}&text={quote(text)}"),
+        ("X", f"https://twitter.com/intent/tweet?url={quote(link)}&text={quote(text)}"),
+        ("Facebook", f"https://www.facebook.com/sharer/sharer.php?u={quote(link)}"),
+        ("LinkedIn", f"https://www.linkedin.com/sharing/share-offsite/?url={quote(link)}"),
+    ]
+
+
+def first_name(name: str) -> str:
+    """What a petition shows of a signer: the first word of the name they gave."""
+    return (name or "").split(maxsplit=1)[0] if (name or "").strip() else ""
+
+
 def _page(campaign: Campaign, form, status: int = 200) -> tuple[str, int]:  # noqa: ANN001
+    countries = dict(_countries())
     return render_template(
         "campaigns/show.html",
         campaign=campaign,
         form=form,
         count=count_signatures(db.session, campaign),
         signers=public_signatures(db.session, campaign, limit=50),
+        countries=countries,
+        first_name=first_name,
+        share_links=share_links(campaign),
+        link=public_link(campaign),
         closed_reason=signing_closed_reason(campaign),
         introduction=render_markdown(campaign.introduction),
         text=render_markdown(campaign.text),
@@ -96,6 +130,24 @@ def show(slug: str) -> tuple[str, int]:
     """The campaign: its text, its count, its public signers, and the form."""
     campaign = _campaign_or_404(slug)
     return _page(campaign, build_signature_form(campaign, _countries()))
+
+
+@bp.get("/campaigns/<slug>/widget")
+def widget(slug: str) -> Response:
+    """A small page for other sites to frame: the count, the progress, a link to sign."""
+    campaign = _campaign_or_404(slug)
+    if campaign.state == CampaignState.DRAFT:
+        abort(404, description=_("There is no campaign at this address."))
+    html = render_template("campaigns/widget.html", campaign=campaign, link=public_link(campaign),
+                           count=count_signatures(db.session, campaign))  # fmt: skip
+    response = Response(html, mimetype="text/html")
+    g.frameable = True  # any site may show it in an iframe
+    response.headers["Content-Security-Policy"] = FRAMEABLE_POLICY
+    response.cache_control.public = True
+    response.cache_control.max_age = 30
+    response.cache_control.stale_while_revalidate = 120
+    response.cache_control.stale_if_error = 3600
+    return response
 
 
 @bp.post("/campaigns/<slug>/sign")
@@ -126,6 +178,7 @@ def sign_view(slug: str) -> Response | tuple[str, int]:
         list_publicly=form.list_publicly.data,
         receive_updates=form.receive_updates.data,
         language=_language(),
+        extra=answers(form, campaign),
     )
     confirm_by_mail = queue_confirmation if campaign.require_confirmation else None
     try:
@@ -201,6 +254,8 @@ def manage(slug: str, token: str) -> Response | str | tuple[str, int]:
     data = {name: getattr(signature, name) for name in
             ("name", "kind", "organization", "role", "city", "country", "list_publicly",
              "receive_updates")}  # fmt: skip
+    for question in campaign.custom_fields or ():
+        data[question_field(question)] = (signature.extra or {}).get(question["name"], "")
     form = build_signature_form(campaign, _countries(), data={**data, "email": signature.email})
     if request.method == "POST" and request.form.get("action") == "withdraw":
         withdraw(signature)
@@ -218,6 +273,7 @@ def manage(slug: str, token: str) -> Response | str | tuple[str, int]:
                 city=form.city.data if "city" in form else "",
                 country=form.country.data if "country" in form else "",
                 list_publicly=form.list_publicly.data, receive_updates=form.receive_updates.data,
+                extra=answers(form, campaign),
             ))  # fmt: skip
             db.session.commit()
             return render_template("campaigns/manage.html", campaign=campaign, form=form,
@@ -226,3 +282,6 @@ def manage(slug: str, token: str) -> Response | str | tuple[str, int]:
                                signature=signature, saved=False), 422  # fmt: skip
     return render_template("campaigns/manage.html", campaign=campaign, form=form,
                            signature=signature, saved=False)  # fmt: skip
+
+
+from toolkit.campaigns import dashboard, paper  # noqa: E402, F401 - they register their routes

@@ -11,7 +11,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from toolkit.letters.compose import Letter
 
 if TYPE_CHECKING:
-    from toolkit.campaigns.final_letter import FinalLetter
+    from toolkit.campaigns.final_letter import FinalLetter, PetitionDelivery
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
@@ -36,3 +36,14 @@ def final_letter_html(letter: FinalLetter, labels: dict[str, str]) -> str:
     """A sign-on letter followed by its signatories; ``labels`` are the headings, translated."""
     template = _environment().get_template("documents/signon.html")
     return template.render(letter=letter, labels=labels)
+
+
+def petition_html(delivery: PetitionDelivery, labels: dict[str, str]) -> str:
+    """A petition to hand over: its text, the totals by country, and the names listed."""
+    template = _environment().get_template("documents/petition.html")
+    return template.render(delivery=delivery, labels=labels)
+
+
+def render_document(name: str, **context: object) -> str:
+    """Any document layout under templates/documents/ (flyers, sheets), rendered to HTML."""
+    return _environment().get_template(f"documents/{name}").render(**context)

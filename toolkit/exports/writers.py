@@ -10,15 +10,24 @@ import csv
 import io
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
+from itertools import islice
 
 import xlsxwriter
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 BOM = "\ufeff"
 CHUNK = 64 * 1024
+BATCH = 500  # rows per CSV chunk
+# A dangerous first character in cells joined with NUL between them.
+_FORMULA_AFTER_NUL = re.compile("\0[" + re.escape("".join(FORMULA_STARTS)) + "]")
+_TEXT = frozenset({str, type(None)})
+_DATE_KINDS = frozenset({datetime, date, type(None)})
+_YES_NO_KINDS = frozenset({bool, type(None)})
+_YES_NO = {True: "yes", False: "no", None: ""}
 FORMATS = {
     "csv": ("text/csv; charset=utf-8", "csv"),
     "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
@@ -28,6 +37,8 @@ FORMATS = {
 
 def safe_cell(value: object) -> str:
     """A cell's text, made inert if a spreadsheet would run it as a formula."""
+    if type(value) is str:
+        return "'" + value if value.startswith(FORMULA_STARTS) else value
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -38,19 +49,65 @@ def safe_cell(value: object) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
-def csv_chunks(header: Sequence[str], rows: Iterable[Sequence[object]]) -> Iterator[str]:
-    """UTF-8 CSV with a BOM (so Excel reads every script), CRLF, every field quoted."""
+def _safe_column(column: Sequence[object]) -> Sequence[object] | None:
+    """One column of a batch made safe, or None when the csv module may write it as it is.
+
+    The common cases take no Python step per cell: a column of text is joined and searched for
+    a dangerous first character; None is written as an empty field by the csv module itself.
+    """
+    try:
+        joined = "\0".join(column)  # fails at the first cell that is not text
+    except TypeError:
+        kinds = set(map(type, column))
+        if kinds <= _TEXT:
+            joined = "\0".join(filter(None, column))
+        elif kinds == {int}:
+            return None if min(column) >= 0 else list(map(safe_cell, column))
+        elif kinds <= _YES_NO_KINDS:
+            return list(map(_YES_NO.__getitem__, column))
+        elif kinds <= _DATE_KINDS and len(kinds - {type(None)}) == 1:
+            return [value if value is None else value.isoformat() for value in column]
+        else:
+            return list(map(safe_cell, column))
+    if _FORMULA_AFTER_NUL.search("\0" + joined):
+        return [
+            "'" + value if value is not None and value.startswith(FORMULA_STARTS) else value
+            for value in column
+        ]
+    return None
+
+
+def _safe_rows(rows: list[Sequence[object]]) -> Iterable[Sequence[object]]:
+    """A batch of rows with every cell made safe, turned into columns and back."""
+    columns = list(zip(*rows, strict=True))
+    changed = False
+    for index, column in enumerate(columns):
+        safe = _safe_column(column)
+        if safe is not None:
+            columns[index] = safe
+            changed = True
+    return zip(*columns, strict=True) if changed else rows
+
+
+def csv_chunks(
+    header: Sequence[str], rows: Iterable[Sequence[object]], batch: int = BATCH
+) -> Iterator[str]:
+    """UTF-8 CSV with a BOM (so Excel reads every script), CRLF, every field quoted.
+
+    Rows are written in batches into one buffer, one chunk per batch.
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
     buffer.write(BOM)
     writer.writerow([safe_cell(name) for name in header])
-    for row in rows:
-        writer.writerow([safe_cell(value) for value in row])
-        if buffer.tell() >= CHUNK:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
+    iterator = iter(rows)
+    while block := list(islice(iterator, batch)):
+        writer.writerows(_safe_rows(block))
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    if buffer.tell():
+        yield buffer.getvalue()
 
 
 def json_chunks(header: Sequence[str], rows: Iterable[Sequence[object]]) -> Iterator[str]:
