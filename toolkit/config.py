@@ -45,6 +45,7 @@ class Defaults:
     # "worker": web processes only queue; `toolkit mail worker` sends (busy sites, surges).
     MAIL_DELIVERY = "background"
     MAIL_WORKER_INTERVAL = 2.0  # seconds the worker waits when the outbox is empty
+    MAIL_BATCH_INTERVAL = 2.0  # seconds between letters to governments sent as one batch
     DOCUMENTS_DIR: str | None = None  # kept PDFs (long final letters); default: instance/documents
     # Where links in emails point (password resets, confirmations); no trailing slash.
     BASE_URL = "http://127.0.0.1:5000"

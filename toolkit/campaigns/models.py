@@ -165,3 +165,51 @@ class Signature(db.Model):
 
     def __repr__(self) -> str:
         return f"<Signature {self.id} {self.status}>"
+
+
+class DeliveryStatus(StrEnum):
+    """preparing → queued (in the outbox) → sent or failed; or skipped, with the reason."""
+
+    PREPARING = "preparing"
+    QUEUED = "queued"
+    SENT = "sent"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class Delivery(db.Model):
+    """One letter sent (or not) to one government: when, to whom, by whom, which file."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (UniqueConstraint("batch", "country"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
+    )
+    batch: Mapped[str] = mapped_column(String(64))  # one sending run; a double click adds nothing
+    country: Mapped[str] = mapped_column(String(2))
+    recipient: Mapped[str] = mapped_column(Text, default="")  # the addressee block as printed
+    email: Mapped[str] = mapped_column(String(254), default="")
+    contact_point_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contact_points.id", ondelete="SET NULL")
+    )
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.PREPARING.value)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    filename: Mapped[str] = mapped_column(String(200), default="")
+    sha256: Mapped[str] = mapped_column(String(64), default="")
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    resend: Mapped[bool] = mapped_column(Boolean, default=False)  # chosen explicitly
+    outbox_message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("outbox_messages.id", ondelete="SET NULL")
+    )
+    sent_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    campaign: Mapped[Campaign] = relationship()
+    sent_by: Mapped[User | None] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<Delivery {self.country} {self.status}>"

@@ -92,8 +92,12 @@ def queue_message(
     reply_to: str | None = None,
     kind: str = "",
     attachments: Sequence[tuple[str, str, bytes]] = (),
+    not_before: datetime | None = None,
 ) -> OutboxMessage:
     """Add a message to the session; the caller commits it with the change that causes it.
+
+    ``not_before`` holds a message back until then (a batch to governments is spread out so
+    that no mail server takes it for a flood).
 
     ``to`` is one address or several ("Name <a@example.org>" or "a@example.org"; build
     entries with format_address when a name may hold commas). Attachments are
@@ -117,7 +121,7 @@ def queue_message(
         attachments=[encode_attachment(*item) for item in attachments],
         status=MessageStatus.QUEUED.value,
         attempts=0,
-        next_attempt_at=utcnow(),
+        next_attempt_at=not_before or utcnow(),
         last_error="",
     )
     session.add(message)
