@@ -322,3 +322,149 @@ def letter(slug: str) -> Response | tuple[str, int]:
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@bp.get("/<slug>/letter.docx")
+@organizer_required
+def letter_docx(slug: str) -> Response:
+    """The final letter (or petition delivery document) as an editable DOCX; audited."""
+    from toolkit.campaigns.final_letter import PetitionDelivery  # noqa: PLC0415
+    from toolkit.documents.docx import MIMETYPE, final_letter_docx, petition_docx  # noqa: PLC0415
+
+    campaign = _managed_or_403(slug)
+    document, labels = documents.build_document(
+        campaign, request.args.get("lang") or campaign.language
+    )
+    if isinstance(document, PetitionDelivery):
+        data, total = petition_docx(document, labels), document.signers.total
+    else:
+        data, total = final_letter_docx(document, labels=labels), document.signatories.total
+    record(db.session, "campaigns.final_letter", actor=current_user, target=campaign,
+           details={"signatories": total, "format": "docx"})  # fmt: skip
+    db.session.commit()
+    response = Response(data, mimetype=MIMETYPE)
+    response.headers["Content-Disposition"] = f'attachment; filename="{campaign.slug}-signed.docx"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# --- batch letters: the final letter, one copy per government, as a ZIP ---------------------
+
+
+def _country_choices() -> list[tuple[str, str]]:
+    """The countries menu: every state, the signatories' countries, each M49 region, a list."""
+    from toolkit.letters.batch import known_regions  # noqa: PLC0415
+
+    return [("all", _("Every member state")),
+            ("signatories", _("The countries the signatories come from")),
+            *((name, name) for name in known_regions(db.session)),
+            ("codes", _("A list of countries (codes below)"))]  # fmt: skip
+
+
+def _letters_job(context, campaign_id: int, codes: list[str], language: str) -> str:  # noqa: ANN001
+    """The background part of batch letters: compose, render on every core, zip."""
+    from toolkit.campaigns.letters import campaign_letters  # noqa: PLC0415
+    from toolkit.contacts.models import MemberState  # noqa: PLC0415
+    from toolkit.letters.batch import make_batch  # noqa: PLC0415
+
+    campaign = db.session.get(Campaign, campaign_id)
+    states = [db.session.get(MemberState, code) for code in codes]
+    context.progress(0, len(states), "composing")
+    letters = campaign_letters(db.session, campaign, states, language)
+    path = context.result_file(f"{campaign.slug}-letters.zip")
+    report = make_batch(
+        letters, path, workers=current_app.config.get("BATCH_WORKERS"),
+        timeout=float(current_app.config["PDF_TIMEOUT"]),
+        progress=lambda done, total: context.progress(done, total, "rendering"),
+    )  # fmt: skip
+    context.progress(report.total, report.total, f"{len(report.made)} made, "
+                     f"{len(report.failures)} failed")  # fmt: skip
+    return str(path)
+
+
+def _letters_job_or_404(campaign: Campaign, job_id: str):  # noqa: ANN202 - a toolkit.jobs.Job
+    from toolkit.jobs import get_job  # noqa: PLC0415
+
+    job = get_job(current_app._get_current_object(), job_id)  # type: ignore[attr-defined]
+    if job is None or job.kind != f"campaign-letters:{campaign.id}":
+        abort(404)
+    return job
+
+
+@bp.route("/<slug>/letters", methods=["GET", "POST"])
+@organizer_required
+def letters(slug: str) -> str | Response | tuple[str, int]:
+    """Batch letters: choose the countries and language, then build them in the background."""
+    from toolkit.campaigns.letters import signatory_count, signatory_countries  # noqa: PLC0415
+    from toolkit.jobs import start_job  # noqa: PLC0415
+    from toolkit.letters.batch import BatchError, select_countries  # noqa: PLC0415
+
+    campaign = _managed_or_403(slug)
+    choice = request.form.get("countries", "all")[:100]
+    codes = request.form.get("codes", "")[:2000]
+    language = request.form.get("language", campaign.language)[:8]
+    error = ""
+    if request.method == "POST":
+        try:
+            if campaign.kind != "sign-on":
+                raise BatchError(_("Batch letters are made from sign-on letters, not petitions."))
+            if language not in LETTER_LANGUAGES:
+                raise BatchError(_("Choose one of the languages offered."))
+            spec = codes if choice == "codes" else choice
+            states = select_countries(db.session, spec,
+                                      signatory_countries(db.session, campaign))  # fmt: skip
+        except BatchError as exc:
+            error = str(exc)
+        else:
+            app = current_app._get_current_object()  # type: ignore[attr-defined]
+            chosen, campaign_id = [state.iso2 for state in states], campaign.id
+            job_id = start_job(
+                app, f"campaign-letters:{campaign_id}",
+                lambda context: _letters_job(context, campaign_id, chosen, language),
+                owner=str(current_user.id),
+            )  # fmt: skip
+            record(db.session, "campaigns.letters", actor=current_user, target=campaign,
+                   details={"countries": spec, "letters": len(chosen), "language": language,
+                            "job": job_id})  # fmt: skip
+            db.session.commit()
+            return redirect(url_for("campaigns.admin.letters_job", slug=slug, job_id=job_id))
+    page = render_template(
+        "campaigns/admin/letters.html", campaign=campaign, choices=_country_choices(),
+        choice=choice, codes=codes, language=language, languages=LETTER_LANGUAGES,
+        error=error, signatories=signatory_count(db.session, campaign),
+    )  # fmt: skip
+    return (page, 422) if error else page
+
+
+@bp.get("/<slug>/letters/<job_id>")
+@organizer_required
+def letters_job(slug: str, job_id: str) -> str:
+    """The batch's progress (the page reloads itself), then the download and any failures."""
+    from toolkit.letters.batch import read_index  # noqa: PLC0415
+
+    campaign = _managed_or_403(slug)
+    job = _letters_job_or_404(campaign, job_id)
+    rows = read_index(job.result_path) if job.state == "done" and job.result_path else []
+    return render_template("campaigns/admin/letters_job.html", campaign=campaign, job=job,
+                           rows=rows, failed=[r for r in rows if r["status"] != "ok"])  # fmt: skip
+
+
+@bp.get("/<slug>/letters/<job_id>/download")
+@organizer_required
+def letters_download(slug: str, job_id: str) -> Response:
+    """The batch's ZIP, for the campaign's organizers only."""
+    from pathlib import Path  # noqa: PLC0415
+
+    from flask import send_file  # noqa: PLC0415
+
+    campaign = _managed_or_403(slug)
+    job = _letters_job_or_404(campaign, job_id)
+    if job.state != "done" or not job.result_path or not Path(job.result_path).is_file():
+        abort(404)
+    record(db.session, "campaigns.letters_download", actor=current_user, target=campaign,
+           details={"job": job.id})  # fmt: skip
+    db.session.commit()
+    response = send_file(job.result_path, mimetype="application/zip", as_attachment=True,
+                         download_name=f"{campaign.slug}-letters.zip")  # fmt: skip
+    response.headers["Cache-Control"] = "no-store"
+    return response

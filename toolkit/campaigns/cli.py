@@ -204,3 +204,42 @@ def purge(slug: str | None, all_due: bool) -> None:
             f"{report.campaign}: emails purged from {report.signatures} signature(s); "
             f"{report.messages} outbox message(s) deleted."
         )
+
+
+@campaigns_cli.command("letters")
+@click.option("--campaign", "slug", required=True, help="The sign-on letter's slug.")
+@click.option(
+    "--countries",
+    "spec",
+    required=True,
+    help="all, an M49 region, signatories (their countries) or ISO codes: KE,SN.",
+)
+@click.option("--output", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--lang", "language", default="", help="Language (default: the campaign's).")
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="Processes rendering PDFs (default: one per core).")  # fmt: skip
+def letters(slug: str, spec: str, output: Path, language: str, workers: int | None) -> None:
+    """The final letter, one copy per government, as a ZIP of PDFs, DOCX and an index."""
+    from toolkit.campaigns.letters import (  # noqa: PLC0415
+        campaign_letters,
+        signatory_count,
+        signatory_countries,
+    )
+    from toolkit.letters.batch import BatchError, select_countries  # noqa: PLC0415
+    from toolkit.letters.cli import batch_summary, make_batch_with_progress  # noqa: PLC0415
+
+    campaign = get_campaign(db.session, slug)
+    if campaign is None:
+        raise click.ClickException(f"no campaign '{slug}'")
+    try:
+        states = select_countries(db.session, spec, signatory_countries(db.session, campaign))
+        batch = campaign_letters(db.session, campaign, states, language or campaign.language)
+    except BatchError as exc:
+        raise click.ClickException(str(exc)) from exc
+    count = signatory_count(db.session, campaign)
+    click.echo(f"{campaign.state} campaign: {count} approved signator"
+               f"{'y' if count == 1 else 'ies'} included in each letter", err=True)  # fmt: skip
+    record(db.session, "campaigns.letters", actor="cli", target=campaign,
+           details={"countries": spec, "letters": len(batch), "signatories": count})  # fmt: skip
+    db.session.commit()
+    batch_summary(make_batch_with_progress(batch, output, workers), output)

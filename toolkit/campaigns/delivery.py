@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from toolkit.accounts.models import User
 from toolkit.campaigns.models import Campaign, Delivery, DeliveryStatus
@@ -29,6 +29,7 @@ from toolkit.mail.outbox import OutboxError, queue_message
 
 NO_VERIFIED_EMAIL = "no verified email address for its contact point"
 ALREADY_SENT = "already sent on {date}; choose to send again to include it"
+ALREADY_STARTED = "This sending has already started; see its progress below."
 _BATCH_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
 
@@ -134,6 +135,8 @@ def start_delivery(
     """
     if not _BATCH_RE.match(batch or ""):
         raise DeliveryError("This confirmation is not valid. Review the sending again.")
+    if session.scalar(select(Delivery.id).where(Delivery.batch == batch).limit(1)):
+        raise DeliveryError(ALREADY_STARTED)
     destinations = plan.destinations(resend)
     if not destinations:
         raise DeliveryError("No chosen country can receive the letter by email.")
@@ -161,7 +164,7 @@ def start_delivery(
         session.commit()
     except IntegrityError as exc:
         session.rollback()
-        raise DeliveryError("This sending has already started; see its progress below.") from exc
+        raise DeliveryError(ALREADY_STARTED) from exc
     return rows
 
 
@@ -252,6 +255,7 @@ def deliveries(session: Session, campaign: Campaign) -> list[Delivery]:
         select(Delivery)
         .where(Delivery.campaign_id == campaign.id)
         .order_by(Delivery.created_at.desc(), Delivery.batch, Delivery.country)
+        .options(selectinload(Delivery.sent_by))
     )
     return list(session.scalars(query))
 

@@ -175,3 +175,62 @@ def _build_in_background(path: Path, html: str, timeout: float) -> None:
     except PdfError as exc:
         log.error("final letter %s failed: %s", path.name, exc)
         path.with_suffix(".error").write_text(str(exc))
+
+
+def build_document(
+    campaign: Campaign, language: str
+) -> tuple[FinalLetter | PetitionDelivery, dict[str, str]]:
+    """The final letter (sign-on) or delivery document (petition) as plain values, with its
+    translated headings: what build_html renders, for other formats such as DOCX."""
+    with force_locale(language):
+        today = date.today()
+        if campaign.kind == CampaignKind.PETITION:
+            signers = petition_signers(db.session, campaign, language, unknown=_("Not given"))
+            delivery = PetitionDelivery(
+                title=campaign.title,
+                language=language,
+                addressee=_addressee(campaign),
+                introduction_html=str(render_markdown(campaign.introduction)),
+                text_html=str(render_markdown(campaign.text)),
+                signers=signers,
+                date_text=format_date(today, "long"),
+            )
+            return delivery, _petition_labels(signers.total, signers.paper)
+        signatories = signatory_list(db.session, campaign, language)
+        letter = FinalLetter(
+            title=campaign.title,
+            language=language,
+            addressee=_addressee(campaign),
+            text_html=str(render_markdown(campaign.text)),
+            signatories=signatories,
+            letter_date=today,
+            date_text=format_date(today, "long"),
+        )
+        labels = {
+            "signatories": _("Signatories"),
+            "total": ngettext("%(num)d signatory", "%(num)d signatories", signatories.total),
+            "organizations": _("Organizations"),
+            "individuals": _("Individuals"),
+            "affiliation_note": _("Affiliations are given for identification only."),
+        }
+        return letter, labels
+
+
+def _petition_labels(total: int, paper: int) -> dict[str, str]:
+    """The delivery document's headings, with the same messages as _petition_html."""
+    return {
+        "signatures": _("Signatures"),
+        "total": ngettext(
+            "%(count)s person signed this petition.",
+            "%(count)s people signed this petition.",
+            total, count=format_decimal(total),
+        ),
+        "paper": ngettext(
+            "Online signers confirmed from their own email address; %(count)s signed on paper.",
+            "Online signers confirmed from their own email address; %(count)s signed on paper.",
+            paper, count=format_decimal(paper),
+        ),
+        "by_country": _("Signatures by country"),
+        "names": _("Signers who agreed to be named"),
+        "names_note": _("Others signed without their names being shown; they are counted above."),
+    }  # fmt: skip

@@ -284,4 +284,4 @@ def manage(slug: str, token: str) -> Response | str | tuple[str, int]:
                            signature=signature, saved=False)  # fmt: skip
 
 
-from toolkit.campaigns import dashboard, paper  # noqa: E402, F401 - they register their routes
+from toolkit.campaigns import dashboard, paper, sending  # noqa: E402, F401 - they register routes

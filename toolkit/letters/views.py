@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
 from urllib.parse import quote
 
 from flask import (
@@ -18,6 +21,7 @@ from flask import (
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
+from toolkit.accounts.access import organizer_required
 from toolkit.contacts.directory import (
     get_member_state,
     government_recipient,
@@ -185,9 +189,211 @@ def text(slug: str) -> Response | str | tuple[str, int]:
     )
 
 
+@bp.post("/<slug>/docx")
+def docx(slug: str) -> Response | tuple[str, int]:
+    """The letter as an editable DOCX: the PDF's content, for a word processor."""
+    from toolkit.documents.docx import MIMETYPE, letter_docx  # noqa: PLC0415 - python-docx on demand
+
+    template = _template_or_404(slug)
+    form = _form(template)
+    if not form.validate():
+        return _invalid(template, form)
+    letter = _compose(template, form)
+    return _download(letter_docx(letter), letter.filename("docx"), MIMETYPE)
+
+
+@bp.post("/<slug>/eml")
+def eml(slug: str) -> Response | tuple[str, int]:
+    """The letter as an unsent email (.eml) with the PDF attached, for the sender's own program.
+
+    Nothing is sent from here: the file opens as a draft, and the sender sends it from their
+    own address.
+    """
+    template = _template_or_404(slug)
+    form = _form(template)
+    if not form.validate():
+        return _invalid(template, form)
+    letter = _compose(template, form)
+    try:
+        pdf_data = render_pdf(letter_html(letter), timeout=current_app.config["PDF_TIMEOUT"])
+    except PdfError as exc:
+        current_app.logger.error("PDF of %s failed: %s", letter.filename("pdf"), exc)
+        abort(503, description=_("The email draft could not be made just now. Please try again."))
+    return _download(_draft(letter, pdf_data), letter.filename("eml"), "message/rfc822")
+
+
+def _draft(letter: Letter, pdf_data: bytes) -> bytes:
+    """An unsent message: To (when known), Subject, the letter as text, the PDF attached."""
+    message = EmailMessage(policy=SMTP)
+    recipient = letter.recipient
+    if recipient.email:
+        try:
+            message["To"] = Address(
+                display_name=recipient.organization or "", addr_spec=recipient.email.strip()
+            )
+        except (ValueError, IndexError):  # an address the email package cannot parse
+            current_app.logger.warning("no To for %s: %r", letter.code, recipient.email)
+    message["Subject"] = letter.filled.subject
+    message["X-Unsent"] = "1"  # Outlook opens the file as a draft to send
+    message.set_content(letter_text(letter))
+    message.add_attachment(
+        pdf_data, maintype="application", subtype="pdf", filename=letter.filename("pdf")
+    )
+    return bytes(message)
+
+
 def _download(data: bytes, filename: str, mimetype: str) -> Response:
     response = make_response(data)
     response.headers["Content-Type"] = mimetype
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# --- batch letters: one template letter per government, as a ZIP (organizers) ---------------
+
+BATCH_KIND = "template-letters"
+
+
+def _batch_targets() -> list[LetterTemplate]:
+    return [t for t in _catalog().templates.values() if t.recipient == "government"]
+
+
+def _org_upload() -> dict[str, str] | str:
+    """The sender's details from an uploaded ORG.json, or a message saying what is wrong."""
+    upload = request.files.get("org")
+    if upload is None or not upload.filename:
+        return {}
+    try:
+        data = json.loads(upload.read(20_000).decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError):
+        return _("The ORG.json file is not valid JSON text.")
+    if not isinstance(data, dict) or set(data) - set(SENDER_FIELDS):
+        return _("The ORG.json file must hold an object with only these keys: %(keys)s.",
+                 keys=", ".join(SENDER_FIELDS))  # fmt: skip
+    values = {name: str(value) for name, value in data.items()}
+    if "country" in values:
+        values["country"] = values["country"].upper()
+    return values
+
+
+def _batch_job(context, slug: str, request_values: dict, codes: list[str]) -> str:  # noqa: ANN001
+    """The background part: compose each country's letter, render on every core, zip."""
+    from toolkit.contacts.models import MemberState  # noqa: PLC0415
+    from toolkit.letters.batch import make_batch, template_letters  # noqa: PLC0415
+
+    states = [db.session.get(MemberState, code) for code in codes]
+    context.progress(0, len(states), "composing")
+    letters = template_letters(db.session, _catalog(), slug, countries=states, **request_values)
+    path = context.result_file(f"{slug}-letters.zip")
+    report = make_batch(
+        letters, path, workers=current_app.config.get("BATCH_WORKERS"),
+        timeout=float(current_app.config["PDF_TIMEOUT"]),
+        progress=lambda done, total: context.progress(done, total, "rendering"),
+    )  # fmt: skip
+    context.progress(report.total, report.total, f"{len(report.made)} made")
+    return str(path)
+
+
+def _batch_job_or_404(job_id: str):  # noqa: ANN202 - a toolkit.jobs.Job
+    from flask_login import current_user  # noqa: PLC0415
+
+    from toolkit.jobs import get_job  # noqa: PLC0415
+
+    job = get_job(current_app._get_current_object(), job_id)  # type: ignore[attr-defined]
+    if job is None or job.kind != BATCH_KIND or job.owner != str(current_user.id):
+        abort(404)  # a batch holds its sender's details: only the organizer who made it sees it
+    return job
+
+
+@bp.route("/batch", methods=["GET", "POST"])
+@organizer_required
+def batch() -> str | Response | tuple[str, int]:
+    """Batch letters: a template, the sender (typed or ORG.json) and the countries; a ZIP."""
+    from flask import redirect, url_for  # noqa: PLC0415
+    from flask_login import current_user  # noqa: PLC0415
+    from werkzeug.datastructures import MultiDict  # noqa: PLC0415
+
+    from toolkit.accounts.audit import record  # noqa: PLC0415
+    from toolkit.jobs import start_job  # noqa: PLC0415
+    from toolkit.letters.batch import BatchError, known_regions, select_countries  # noqa: PLC0415
+
+    targets = _batch_targets()
+    slug = request.values.get("template", "")
+    if not slug:
+        return render_template("letters/batch.html", targets=targets, template=None)
+    template = _template_or_404(slug)
+    if template.recipient != "government":
+        abort(404, description=_("This letter is written to the ITU, not to governments."))
+    choices = [("all", _("Every member state")),
+               *((name, name) for name in known_regions(db.session)),
+               ("codes", _("A list of countries (codes below)"))]  # fmt: skip
+    choice = request.form.get("countries", "all")[:100]
+    codes = request.form.get("codes", "")[:2000]
+    error = ""
+    if request.method == "GET":
+        form = _form(template, data=dict(session.get("sender", {})))
+    else:
+        uploaded = _org_upload()
+        formdata = MultiDict(request.form)
+        if isinstance(uploaded, str):
+            error = uploaded
+        else:
+            for name, value in uploaded.items():
+                formdata.setlist(name, [value])
+        form = _form(template, formdata=formdata)
+    del form.recipient_country  # each letter goes to its own country
+    if request.method == "POST" and not error and form.validate():
+        try:
+            spec = codes if choice == "codes" else choice
+            states = select_countries(db.session, spec)
+        except BatchError as exc:
+            error = str(exc)
+        else:
+            letter = letter_request(template, form)
+            values = {"sender": letter.sender, "language": letter.language,
+                      "event": letter.event, "letter_date": letter.letter_date,
+                      "fields": letter.fields, "own_words": letter.own_words}  # fmt: skip
+            chosen = [state.iso2 for state in states]
+            app = current_app._get_current_object()  # type: ignore[attr-defined]
+            job_id = start_job(app, BATCH_KIND,
+                               lambda context: _batch_job(context, slug, values, chosen),
+                               owner=str(current_user.id))  # fmt: skip
+            record(db.session, "letters.batch", actor=current_user,
+                   details={"template": slug, "countries": spec, "letters": len(chosen),
+                            "job": job_id})  # fmt: skip
+            db.session.commit()
+            _remember_sender(form)
+            return redirect(url_for("letters.batch_job", job_id=job_id))
+    page = render_template("letters/batch.html", targets=targets, template=template, form=form,
+                           choices=choices, choice=choice, codes=codes, error=error)  # fmt: skip
+    return (page, 422) if request.method == "POST" else page
+
+
+@bp.get("/batch/<job_id>")
+@organizer_required
+def batch_job(job_id: str) -> str:
+    """The batch's progress (the page reloads itself), then the download and any failures."""
+    from toolkit.letters.batch import read_index  # noqa: PLC0415
+
+    job = _batch_job_or_404(job_id)
+    rows = read_index(job.result_path) if job.state == "done" and job.result_path else []
+    return render_template("letters/batch_job.html", job=job, rows=rows,
+                           failed=[r for r in rows if r["status"] != "ok"])  # fmt: skip
+
+
+@bp.get("/batch/<job_id>/download")
+@organizer_required
+def batch_download(job_id: str) -> Response:
+    """The batch's ZIP, for the organizer who made it."""
+    from pathlib import Path  # noqa: PLC0415
+
+    from flask import send_file  # noqa: PLC0415
+
+    job = _batch_job_or_404(job_id)
+    if job.state != "done" or not job.result_path or not Path(job.result_path).is_file():
+        abort(404)
+    response = send_file(job.result_path, mimetype="application/zip", as_attachment=True,
+                         download_name="letters.zip")  # fmt: skip
     response.headers["Cache-Control"] = "no-store"
     return response
