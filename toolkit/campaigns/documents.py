@@ -68,65 +68,16 @@ def _addressee(campaign: Campaign) -> str:
 def build_html(campaign: Campaign, language: str) -> tuple[str, int, str]:
     """The document's HTML, its signatory count and its fingerprint: the final letter of a
     sign-on letter, or the delivery document of a petition."""
-    if campaign.kind == CampaignKind.PETITION:
-        return _petition_html(campaign, language)
+    document, labels = build_document(campaign, language)
     with force_locale(language):
-        signatories = signatory_list(db.session, campaign, language)
-        today = date.today()
-        letter = FinalLetter(
-            title=campaign.title,
-            language=language,
-            addressee=_addressee(campaign),
-            text_html=str(render_markdown(campaign.text)),
-            signatories=signatories,
-            letter_date=today,
-            date_text=format_date(today, "long"),
-        )
-        labels = {
-            "signatories": _("Signatories"),
-            "total": ngettext("%(num)d signatory", "%(num)d signatories", signatories.total),
-            "organizations": _("Organizations"),
-            "individuals": _("Individuals"),
-            "affiliation_note": _("Affiliations are given for identification only."),
-        }
-        html = final_letter_html(letter, labels)
-    fingerprint = f"{signatories.fingerprint()}-{language}-{today.isoformat()}"
-    return html, signatories.total, fingerprint
-
-
-def _petition_html(campaign: Campaign, language: str) -> tuple[str, int, str]:
-    with force_locale(language):
-        signers = petition_signers(db.session, campaign, language, unknown=_("Not given"))
-        today = date.today()
-        delivery = PetitionDelivery(
-            title=campaign.title,
-            language=language,
-            addressee=_addressee(campaign),
-            introduction_html=str(render_markdown(campaign.introduction)),
-            text_html=str(render_markdown(campaign.text)),
-            signers=signers,
-            date_text=format_date(today, "long"),
-        )
-        labels = {
-            "signatures": _("Signatures"),
-            "total": ngettext(
-                "%(count)s person signed this petition.",
-                "%(count)s people signed this petition.",
-                signers.total, count=format_decimal(signers.total),
-            ),
-            "paper": ngettext(
-                "Online signers confirmed from their own email address; %(count)s signed on paper.",
-                "Online signers confirmed from their own email address; %(count)s signed on paper.",
-                signers.paper, count=format_decimal(signers.paper),
-            ),
-            "by_country": _("Signatures by country"),
-            "names": _("Signers who agreed to be named"),
-            "names_note": _("Others signed without their names being shown; they are counted "
-                            "above."),
-        }  # fmt: skip
-        html = petition_html(delivery, labels)
-    fingerprint = f"{signers.fingerprint()}-{language}-{today.isoformat()}"
-    return html, signers.total, fingerprint
+        if isinstance(document, PetitionDelivery):
+            html = petition_html(document, labels)
+            listed = document.signers
+        else:
+            html = final_letter_html(document, labels)
+            listed = document.signatories
+    fingerprint = f"{listed.fingerprint()}-{language}-{date.today().isoformat()}"
+    return html, listed.total, fingerprint
 
 
 def _folder() -> Path:
@@ -206,14 +157,18 @@ def build_document(
             letter_date=today,
             date_text=format_date(today, "long"),
         )
-        labels = {
-            "signatories": _("Signatories"),
-            "total": ngettext("%(num)d signatory", "%(num)d signatories", signatories.total),
-            "organizations": _("Organizations"),
-            "individuals": _("Individuals"),
-            "affiliation_note": _("Affiliations are given for identification only."),
-        }
-        return letter, labels
+        return letter, final_letter_labels(signatories.total)
+
+
+def final_letter_labels(total: int) -> dict[str, str]:
+    """The final letter's headings, in the current locale (every copy, every format)."""
+    return {
+        "signatories": _("Signatories"),
+        "total": ngettext("%(num)d signatory", "%(num)d signatories", total),
+        "organizations": _("Organizations"),
+        "individuals": _("Individuals"),
+        "affiliation_note": _("Affiliations are given for identification only."),
+    }
 
 
 def _petition_labels(total: int, paper: int) -> dict[str, str]:

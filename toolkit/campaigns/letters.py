@@ -10,12 +10,12 @@ from collections.abc import Sequence
 from datetime import date
 from functools import partial
 
-from flask_babel import force_locale, format_date, ngettext
-from flask_babel import gettext as _
+from flask_babel import force_locale, format_date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from toolkit.campaigns.final_letter import FinalLetter, SignatoryList, signatory_list
+from toolkit.campaigns.documents import final_letter_labels
+from toolkit.campaigns.final_letter import FinalLetter, signatory_list
 from toolkit.campaigns.models import Campaign, CampaignKind, Signature, SignatureStatus
 from toolkit.contacts.directory import government_recipient
 from toolkit.contacts.models import MemberState
@@ -41,17 +41,6 @@ def signatory_countries(session: Session, campaign: Campaign) -> set[str]:
     return set(session.scalars(query.distinct()))
 
 
-def _labels(signatories: SignatoryList) -> dict[str, str]:
-    """The final letter's headings in the current locale."""
-    return {
-        "signatories": _("Signatories"),
-        "total": ngettext("%(num)d signatory", "%(num)d signatories", signatories.total),
-        "organizations": _("Organizations"),
-        "individuals": _("Individuals"),
-        "affiliation_note": _("Affiliations are given for identification only."),
-    }
-
-
 def campaign_letters(
     session: Session, campaign: Campaign, countries: Sequence[MemberState], language: str
 ) -> list[BatchLetter]:
@@ -71,7 +60,7 @@ def campaign_letters(
     letters = []
     with force_locale(language):
         signatories = signatory_list(session, campaign, language)
-        labels = _labels(signatories)
+        labels = final_letter_labels(signatories.total)
         date_text = format_date(today, "long")
         for state in countries:
             recipient = government_recipient(session, state, language)

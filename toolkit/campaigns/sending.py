@@ -39,7 +39,8 @@ from toolkit.campaigns.delivery import (
     report_rows,
     start_delivery,
 )
-from toolkit.campaigns.models import Campaign, Delivery, DeliveryStatus, Signature, SignatureStatus
+from toolkit.campaigns.letters import signatory_count, signatory_countries
+from toolkit.campaigns.models import Campaign, Delivery, DeliveryStatus
 from toolkit.contacts.models import MemberState
 from toolkit.exports.writers import export_chunks
 from toolkit.extensions import db
@@ -78,32 +79,16 @@ def _send_form(**kwargs: object) -> SendForm:
     return form
 
 
-def _signatory_countries(campaign: Campaign) -> set[str]:
-    query = select(Signature.country).where(
-        Signature.campaign_id == campaign.id,
-        Signature.status == SignatureStatus.APPROVED.value,
-        Signature.country != "",
-    )
-    return set(db.session.scalars(query.distinct()))
-
-
 def _plan(campaign: Campaign, form: SendForm):  # noqa: ANN202 - (plan, spec) or raises
     spec = form.codes.data if form.countries.data == "codes" else form.countries.data
-    states = select_countries(db.session, spec or "", _signatory_countries(campaign))
+    states = select_countries(db.session, spec or "", signatory_countries(db.session, campaign))
     return plan_delivery(db.session, campaign, states, campaign.language), spec
-
-
-def _signatory_count(campaign: Campaign) -> int:
-    query = select(Signature.id).where(
-        Signature.campaign_id == campaign.id, Signature.status == SignatureStatus.APPROVED.value
-    )
-    return len(db.session.scalars(query).all())
 
 
 def cover_message(campaign: Campaign, delivery: Delivery, organizers: str) -> tuple[str, str]:
     """The subject and short cover text of one government's message, in the letter's language."""
     with force_locale(campaign.language):
-        count = _signatory_count(campaign)
+        count = signatory_count(db.session, campaign)
         signatories = ngettext("%(num)d signatory", "%(num)d signatories", count)
         salutation = delivery.recipient.split("\n")[0] if delivery.recipient else _("Sir or Madam")
         text = render_template("campaigns/email/government_cover.txt", campaign=campaign,
