@@ -21,7 +21,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from toolkit.cli import register_commands
     from toolkit.config import PROJECT_ROOT, configure
     from toolkit.contacts.views import bp as contacts_bp
-    from toolkit.extensions import babel, csrf, db, limiter, login_manager, migrate, select_locale
+    from toolkit.extensions import babel, csrf, db, limiter, login_manager, migrate
+    from toolkit.i18n import register as register_languages
+    from toolkit.i18n import select_locale
     from toolkit.letters.views import bp as letters_bp
     from toolkit.mail.views import bp as mail_bp
     from toolkit.main.views import bp as main_bp
@@ -53,5 +55,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_error_handlers(app)
     register_security_headers(app)
     register_template_helpers(app)
+    register_languages(app)
     register_commands(app)
     return app

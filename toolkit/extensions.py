@@ -1,6 +1,5 @@
 """Flask extensions, created unbound here and initialised in create_app."""
 
-from flask import has_request_context, request
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -36,13 +35,3 @@ login_manager = LoginManager()
 login_manager.login_view = "accounts.login"
 login_manager.login_message = None  # the login page says why; no flash needed
 login_manager.session_protection = "strong"
-
-SUPPORTED_LOCALES = ("en",)
-
-
-def select_locale() -> str:
-    """The visitor's language from Accept-Language, English when none fits (or no visitor:
-    background jobs and CLI commands)."""
-    if not has_request_context():
-        return "en"
-    return request.accept_languages.best_match(SUPPORTED_LOCALES) or "en"

@@ -64,3 +64,13 @@ def has_control_characters(value: str) -> bool:
 def nfc(value: object) -> object:
     """Unicode NFC, so the same name typed on two keyboards is stored the same way."""
     return unicodedata.normalize("NFC", value).strip() if isinstance(value, str) else value
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only a path on this site is a safe place to go next (no open redirect)."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return None
+    if any(ord(char) < 32 for char in target):
+        return None
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc and "\\" not in target else None

@@ -79,7 +79,7 @@ def test_each_country_gets_the_letter_with_its_own_addressee(app, tmp_path, monk
             document = docx.Document(BytesIO(archive.read(f"{code}-open-the-itu.docx")))
             assert name in "\n".join(p.text for p in document.paragraphs)
         brazil = pdf_text(archive.read("BR-open-the-itu.pdf"))
-        assert "Government of Brazil" in brazil  # no contact point: the generic address
+        assert "Federative Republic of Brazil" in brazil  # no contact point: the generic address
         rows = {r["country_code"]: r for r in csv.DictReader(
             io.StringIO(archive.read("index.csv").decode("utf-8-sig")))}  # fmt: skip
     assert rows["BR"]["email"] == "" and rows["KE"]["email_verified"] == "yes"

@@ -39,7 +39,7 @@ def test_fill_the_form_and_download_the_pdf(sqlite_app, tmp_path):
         page.get_by_role("button", name="Preview the letter").click()
 
         assert page.get_by_role("heading", name="Read your letter").is_visible()
-        assert "Government of Kenya" in page.locator(".paper").inner_text()
+        assert "Republic of Kenya" in page.locator(".paper").inner_text()
         with page.expect_download() as download_info:
             page.get_by_role("button", name="Download PDF").first.click()
         download = download_info.value

@@ -33,7 +33,7 @@ def test_render_pdf(runner, org_file: Path, tmp_path: Path):
     assert result.exit_code == 0, result.output
     assert "delegation-request-KE-2012-11-20.pdf" in result.output
     text = "".join(page.extract_text() for page in PdfReader(output).pages)
-    assert "Kenya ICT Action Network" in text and "Government of Kenya" in text
+    assert "Kenya ICT Action Network" in text and "Republic of Kenya" in text
 
 
 @pytest.mark.parametrize("fmt, marker", [("html", "<!doctype html>"), ("txt", "Dear Minister")])

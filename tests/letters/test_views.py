@@ -89,7 +89,7 @@ def test_pdf_download_is_named_and_contains_the_letter(client):
     text = pdf_text(response.data)
     assert "Kenya ICT Action Network" in text
     assert "The Minister responsible for telecommunications" in text
-    assert "Government of Kenya" in text
+    assert "Republic of Kenya" in text
     assert "Grace Wanjiru" in text
     assert PdfReader(io.BytesIO(response.data)).pages[0].mediabox.width == pytest.approx(595, abs=1)
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import (
     Blueprint,
     abort,
@@ -31,6 +29,7 @@ from toolkit.accounts.service import (
 )
 from toolkit.extensions import db, limiter, login_manager
 from toolkit.mail.outbox import deliver_soon, queue_message
+from toolkit.validation import safe_next
 
 bp = Blueprint("accounts", __name__)
 
@@ -50,14 +49,6 @@ def _client_ip() -> str:
 def _login_email_key() -> str:
     """Rate-limit key: the email being tried, so one account cannot be guessed at from many IPs."""
     return "login:" + (request.form.get("email") or "").strip().lower()[:254]
-
-
-def safe_next(target: str | None) -> str | None:
-    """Only a path on this site is a safe place to go after logging in."""
-    if not target or not target.startswith("/") or target.startswith("//"):
-        return None
-    parts = urlsplit(target)
-    return target if not parts.scheme and not parts.netloc and "\\" not in target else None
 
 
 @bp.route("/login", methods=["GET", "POST"])

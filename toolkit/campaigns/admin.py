@@ -60,6 +60,7 @@ from toolkit.campaigns.service import (
 )
 from toolkit.exports.writers import FORMATS, export_chunks
 from toolkit.extensions import db
+from toolkit.i18n import CHOICES as LANGUAGE_CHOICES
 from toolkit.letters.catalog import LETTER_LANGUAGES, get_catalog
 
 bp = Blueprint("admin", __name__, url_prefix="/admin/campaigns")
@@ -305,12 +306,25 @@ def export(slug: str) -> Response:
     return response
 
 
+def _document_language(campaign: Campaign) -> str:
+    """The language asked for (?lang=), which must be one the campaign's text is in."""
+    language = request.args.get("lang") or campaign.language
+    if language not in campaign.languages:
+        names = {c.code: c.name for c in LANGUAGE_CHOICES}
+        offered = ", ".join(names.get(code, code) for code in campaign.languages)
+        message = _("This campaign's text is not in “%(lang)s”. It is in: %(langs)s.",
+                    lang=language[:20], langs=offered)  # fmt: skip
+        abort(Response(render_template("errors/error.html", code=404, title=_("Not found"),
+                                       message=message), 404))  # fmt: skip
+    return language
+
+
 @bp.get("/<slug>/letter.pdf")
 @organizer_required
 def letter(slug: str) -> Response | tuple[str, int]:
     """The final letter with its signatories; a long one is built in the background."""
     campaign = _managed_or_403(slug)
-    result = documents.final_letter_pdf(campaign, request.args.get("lang") or campaign.language)
+    result = documents.final_letter_pdf(campaign, _document_language(campaign))
     if result.path is None:
         return render_template("campaigns/admin/building.html", campaign=campaign,
                                result=result), 202  # fmt: skip
@@ -332,9 +346,7 @@ def letter_docx(slug: str) -> Response:
     from toolkit.documents.docx import MIMETYPE, final_letter_docx, petition_docx  # noqa: PLC0415
 
     campaign = _managed_or_403(slug)
-    document, labels = documents.build_document(
-        campaign, request.args.get("lang") or campaign.language
-    )
+    document, labels = documents.build_document(campaign, _document_language(campaign))
     if isinstance(document, PetitionDelivery):
         data, total = petition_docx(document, labels), document.signers.total
     else:

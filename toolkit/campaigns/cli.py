@@ -13,6 +13,7 @@ from flask.cli import AppGroup
 from toolkit.accounts.audit import record
 from toolkit.accounts.service import find_user
 from toolkit.campaigns.exports import ExportError, ExportRequest, columns, export_rows
+from toolkit.campaigns.languages import remove_translation, set_translation
 from toolkit.campaigns.privacy import (
     PrivacyError,
     campaigns_due_for_purge,
@@ -95,6 +96,42 @@ def create(kind: str, slug: str, title: str, text_file: Path, deadline: str | No
            details={"slug": slug, "kind": kind, "open": open_now})  # fmt: skip
     db.session.commit()
     click.echo(f"created {kind} '{slug}' ({campaign.state})")
+
+
+@campaigns_cli.command("translate")
+@click.option("--campaign", "slug", required=True)
+@click.option("--language", required=True, help="en, fr, es, ru, ar or zh.")
+@click.option("--title", default="")
+@click.option("--text-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="The text in that language, in Markdown (UTF-8).")  # fmt: skip
+@click.option("--introduction", default="")
+@click.option("--remove", is_flag=True, help="Remove that language's version instead.")
+def translate(slug: str, language: str, title: str, text_file: Path | None, introduction: str,
+              remove: bool) -> None:  # fmt: skip
+    """Add (or replace, or remove) a campaign's text in another language."""
+    campaign = get_campaign(db.session, slug)
+    if campaign is None:
+        raise click.ClickException(f"no campaign '{slug}'")
+    if remove:
+        if not remove_translation(campaign, language):
+            raise click.ClickException(f"'{slug}' has no version in '{language}'")
+        action = "campaigns.translation_removed"
+    else:
+        if text_file is None:
+            raise click.ClickException("--text-file is required (or --remove)")
+        try:
+            text = text_file.read_text(encoding="utf-8-sig")
+            set_translation(db.session, campaign, language, title, text, introduction)
+        except UnicodeDecodeError as exc:
+            raise click.ClickException(f"{text_file}: not UTF-8 text") from exc
+        except CampaignError as exc:
+            db.session.rollback()
+            where = f"--{exc.field.replace('_', '-')}: " if exc.field else ""
+            raise click.ClickException(f"{where}{exc}") from exc
+        action = "campaigns.translation_saved"
+    record(db.session, action, actor="cli", target=campaign, details={"language": language})
+    db.session.commit()
+    click.echo(f"'{slug}' is in: {', '.join(campaign.languages)}")
 
 
 @signatures_cli.command("export")

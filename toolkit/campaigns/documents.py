@@ -133,26 +133,27 @@ def build_document(
 ) -> tuple[FinalLetter | PetitionDelivery, dict[str, str]]:
     """The final letter (sign-on) or delivery document (petition) as plain values, with its
     translated headings: what build_html renders, for other formats such as DOCX."""
+    words = campaign.text_in(language)
     with force_locale(language):
         today = date.today()
         if campaign.kind == CampaignKind.PETITION:
             signers = petition_signers(db.session, campaign, language, unknown=_("Not given"))
             delivery = PetitionDelivery(
-                title=campaign.title,
+                title=words.title,
                 language=language,
                 addressee=_addressee(campaign),
-                introduction_html=str(render_markdown(campaign.introduction)),
-                text_html=str(render_markdown(campaign.text)),
+                introduction_html=str(render_markdown(words.introduction)),
+                text_html=str(render_markdown(words.text)),
                 signers=signers,
                 date_text=format_date(today, "long"),
             )
             return delivery, _petition_labels(signers.total, signers.paper)
         signatories = signatory_list(db.session, campaign, language)
         letter = FinalLetter(
-            title=campaign.title,
+            title=words.title,
             language=language,
             addressee=_addressee(campaign),
-            text_html=str(render_markdown(campaign.text)),
+            text_html=str(render_markdown(words.text)),
             signatories=signatories,
             letter_date=today,
             date_text=format_date(today, "long"),

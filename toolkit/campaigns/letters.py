@@ -56,7 +56,8 @@ def campaign_letters(
     if not countries:
         raise BatchError("No country is selected: a batch needs at least one.")
     today = date.today()
-    text_html = str(render_markdown(campaign.text))
+    words = campaign.text_in(language)
+    text_html = str(render_markdown(words.text))
     letters = []
     with force_locale(language):
         signatories = signatory_list(session, campaign, language)
@@ -67,7 +68,7 @@ def campaign_letters(
             point, email, verified = contact_details(session, state)
             addressee = "\n".join(recipient.address_lines)
             letter = FinalLetter(
-                title=campaign.title,
+                title=words.title,
                 language=language,
                 addressee=addressee,
                 text_html=text_html,

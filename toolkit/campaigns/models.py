@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
@@ -113,14 +114,60 @@ class Campaign(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     organizers: Mapped[list[User]] = relationship(secondary=campaign_organizers)
+    translations: Mapped[list[CampaignText]] = relationship(
+        back_populates="campaign", cascade="all, delete-orphan", order_by="CampaignText.language"
+    )
 
     def rule(self, field: str) -> FieldRule:
         """How the signing form treats an optional field."""
         default = FieldRule.OPTIONAL
         return FieldRule(self.field_rules.get(field, default))
 
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """Every language the campaign's text is in, its own language first."""
+        others = [t.language for t in self.translations if t.language != self.language]
+        return (self.language, *sorted(others))
+
+    def text_in(self, language: str) -> CampaignVersion:
+        """The title, introduction and text in one language; the campaign's own when it lacks it."""
+        for translation in self.translations:
+            if translation.language == language and language != self.language:
+                return CampaignVersion(language, translation.title, translation.introduction,
+                                       translation.text)  # fmt: skip
+        return CampaignVersion(self.language, self.title, self.introduction, self.text)
+
     def __repr__(self) -> str:
         return f"<Campaign {self.slug} {self.kind} {self.state}>"
+
+
+@dataclass(frozen=True)
+class CampaignVersion:
+    """A campaign's words in one language."""
+
+    language: str
+    title: str
+    introduction: str
+    text: str
+
+
+class CampaignText(db.Model):
+    """A campaign's title, introduction and text in another of its languages."""
+
+    __tablename__ = "campaign_texts"
+    __table_args__ = (UniqueConstraint("campaign_id", "language"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    language: Mapped[str] = mapped_column(String(8))
+    title: Mapped[str] = mapped_column(String(300))
+    introduction: Mapped[str] = mapped_column(Text, default="")
+    text: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+    campaign: Mapped[Campaign] = relationship(back_populates="translations")
 
 
 class Signature(db.Model):

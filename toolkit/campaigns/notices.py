@@ -29,11 +29,12 @@ def _queue(signature: Signature, template: str, subject: str, kind: str) -> None
         "confirm_link": signer_link(signature, CONFIRM),
         "manage_link": signer_link(signature, MANAGE),
     }
-    with force_locale(signature.language or "en"):
+    language = signature.language or signature.campaign.language or "en"
+    with force_locale(language):  # the language they signed in
         queue_message(
             db.session,
             to=signature.email,
-            subject=_(subject, title=signature.campaign.title),
+            subject=_(subject, title=signature.campaign.text_in(language).title),
             text=render_template(f"campaigns/email/{template}.txt", **context),
             html=render_template(f"campaigns/email/{template}.html", **context),
             kind=kind,

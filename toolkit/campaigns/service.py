@@ -250,7 +250,7 @@ def template_text(templates_dir: str, slug: str, language: str, event_slug: str)
     # Placeholders the organizer sees and replaces before opening the campaign.
     sender = SenderView("[coordinating organization]", "", "", (), "", "", "", "", "", "")
     context = context_for(
-        sender=sender, recipient=itu_recipient(), event=SAMPLE_EVENT,
+        sender=sender, recipient=itu_recipient(language), event=SAMPLE_EVENT,
         letter_date=datetime.now(UTC).date(), language=language, fields={}, own_words="",
         signatory_count=0,
     )  # fmt: skip

@@ -14,7 +14,6 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -46,6 +45,8 @@ from toolkit.campaigns.signing import (
 )
 from toolkit.contacts.directory import member_state_choices
 from toolkit.extensions import db, limiter
+from toolkit.i18n import CHOICES as LANGUAGE_CHOICES
+from toolkit.i18n import current_language
 from toolkit.mail.outbox import deliver_soon
 from toolkit.markup import render_markdown
 from toolkit.web import FRAMEABLE_POLICY
@@ -55,7 +56,7 @@ bp.register_blueprint(admin_bp)
 
 
 def _language() -> str:
-    return str(get_locale() or "en")
+    return current_language()
 
 
 def _countries() -> list[tuple[str, str]]:
@@ -84,7 +85,7 @@ def public_link(campaign: Campaign) -> str:
 
 def share_links(campaign: Campaign) -> list[tuple[str, str]]:
     """Plain links to share the campaign: no third-party script is ever loaded."""
-    link, text = public_link(campaign), campaign.title
+    link, text = public_link(campaign), campaign.text_in(_language()).title
     both = f"{text} {link}"
     return [
         (_("Email"), f"mailto:?subject={quote(text)}&body={quote(both)}"),
@@ -103,6 +104,7 @@ def first_name(name: str) -> str:
 
 def _page(campaign: Campaign, form, status: int = 200) -> tuple[str, int]:  # noqa: ANN001
     countries = dict(_countries())
+    version = campaign.text_in(_language())
     return render_template(
         "campaigns/show.html",
         campaign=campaign,
@@ -114,8 +116,14 @@ def _page(campaign: Campaign, form, status: int = 200) -> tuple[str, int]:  # no
         share_links=share_links(campaign),
         link=public_link(campaign),
         closed_reason=signing_closed_reason(campaign),
-        introduction=render_markdown(campaign.introduction),
-        text=render_markdown(campaign.text),
+        version=version,
+        other_languages=[
+            c
+            for c in LANGUAGE_CHOICES
+            if c.code in campaign.languages and c.code != version.language
+        ],
+        introduction=render_markdown(version.introduction),
+        text=render_markdown(version.text),
     ), status
 
 
@@ -284,4 +292,4 @@ def manage(slug: str, token: str) -> Response | str | tuple[str, int]:
                            signature=signature, saved=False)  # fmt: skip
 
 
-from toolkit.campaigns import dashboard, paper, sending  # noqa: E402, F401 - they register routes
+from toolkit.campaigns import dashboard, languages, paper, sending  # noqa: E402, F401 - they register routes

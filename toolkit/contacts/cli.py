@@ -1,4 +1,4 @@
-"""`toolkit data load`, `toolkit contacts import|export`."""
+"""`toolkit data load`, `toolkit contacts import|export|formal-name`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,14 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from toolkit.accounts.audit import record
-from toolkit.contacts.directory import CONTACT_POINTS_FILE, DirectoryDataError, load_member_states
+from toolkit.contacts.directory import (
+    CONTACT_POINTS_FILE,
+    DirectoryDataError,
+    formal_country_name,
+    load_member_states,
+    set_formal_name,
+)
+from toolkit.contacts.models import MemberState
 from toolkit.contacts.spreadsheet import apply_import, export_contacts_csv, plan_import
 from toolkit.events.catalog import EventDataError, load_events
 from toolkit.extensions import db
@@ -81,3 +88,22 @@ def export_command(output: Path | None) -> None:
     except OSError as exc:
         raise click.ClickException(f"cannot write {output}: {exc.strerror}") from exc
     click.echo(f"wrote {output}")
+
+
+@contacts_cli.command("formal-name")
+@click.option("--country", required=True, help="ISO 3166-1 alpha-2 code, e.g. SN.")
+@click.option("--language", required=True, help="en, fr, es, ru, ar or zh.")
+@click.option("--name", default="", help="The formal name letters use; empty removes yours.")
+def formal_name(country: str, language: str, name: str) -> None:
+    """Set how letters in one language name a country ("République du Sénégal")."""
+    code = country.strip().upper()
+    try:
+        set_formal_name(db.session, code, language.strip().lower(), name)
+    except ValueError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from exc
+    record(db.session, "contacts.formal_name", actor="cli",
+           details={"country": code, "language": language, "name": name})  # fmt: skip
+    db.session.commit()
+    state = db.session.get(MemberState, code)
+    click.echo(f"{code} in {language}: {formal_country_name(db.session, state, language)}")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import functools
+import gettext
 import threading
 import time
 import unicodedata
@@ -11,6 +13,9 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+import pycountry
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
@@ -19,8 +24,10 @@ from toolkit.contacts.models import (
     ContactPoint,
     ContactRole,
     ContactStatus,
+    CountryName,
     MemberState,
 )
+from toolkit.db import utcnow
 
 MEMBER_STATES_FILE = "member_states.csv"
 CONTACT_POINTS_FILE = "contact_points.csv"
@@ -83,6 +90,7 @@ class Recipient:
     has_contact_point: bool
     verified_on: date | None = None
     source: str = ""
+    formal_name: str = ""  # the country's formal name in the letter's language
 
 
 def _read_csv(path: Path, columns: tuple[str, ...]) -> list[dict[str, str]]:
@@ -215,27 +223,83 @@ def best_contact_point(
     return session.scalar(query)
 
 
+# pycountry's gettext domain for ISO 3166-1 names; its locale folders name Chinese zh_CN.
+_ISO_LOCALES = {"zh": "zh_CN"}
+
+
+@functools.cache
+def _iso_translations(language: str) -> gettext.NullTranslations:
+    return gettext.translation(
+        "iso3166-1", pycountry.LOCALES_DIR, languages=[_ISO_LOCALES.get(language, language)],
+        fallback=True,
+    )  # fmt: skip
+
+
+def standard_formal_name(state: MemberState, language: str) -> str:
+    """The formal name ISO 3166 gives ("République du Sénégal"), in the language when its
+    translators wrote one, else the short name in that language."""
+    official = state.official_name_en or state.name_en
+    if language == "en":
+        return official
+    translated = _iso_translations(language).gettext(official)
+    return translated if translated != official else state.name(language)
+
+
+def formal_country_name(session: Session, state: MemberState, language: str) -> str:
+    """How a letter in this language names the country: the organizers' own formal name when
+    they set one, else the standard one."""
+    override = session.get(CountryName, (state.iso2, language))
+    return override.formal_name if override else standard_formal_name(state, language)
+
+
+def set_formal_name(session: Session, iso2: str, language: str, name: str) -> CountryName | None:
+    """Set (or, with an empty name, remove) the organizers' formal name; commits."""
+    if language not in LANGUAGES:
+        raise ValueError(f"Unknown language '{language}': use one of {', '.join(LANGUAGES)}.")
+    if session.get(MemberState, iso2) is None:
+        raise ValueError(f"Unknown country code '{iso2}'.")
+    name = " ".join(name.split())
+    if len(name) > 300:
+        raise ValueError("A formal name is at most 300 characters.")
+    existing = session.get(CountryName, (iso2, language))
+    if not name:
+        if existing is not None:
+            session.delete(existing)
+        session.commit()
+        return None
+    if existing is None:
+        existing = CountryName(iso2=iso2, language=language, formal_name=name)
+        session.add(existing)
+    existing.formal_name, existing.updated_at = name, utcnow()
+    session.commit()
+    return existing
+
+
 def government_recipient(
     session: Session, state: MemberState, language: str = "en", roles: Sequence[str] = ()
 ) -> Recipient:
-    """The addressee for a letter to this state's government, generic when no contact is known."""
+    """The addressee for a letter to this state's government, generic when no contact is known.
+
+    The generic addressee is written in the letter's language, above the country's formal name
+    ("Republic of Kenya", "République du Sénégal"), as an official address block has it.
+    """
     point = best_contact_point(session, state.iso2, roles)
     country_name = state.name(language)
+    formal = formal_country_name(session, state, language)
     if point is None:
+        with force_locale(language):
+            minister = _("The Minister responsible for telecommunications")
         return Recipient(
             kind="government",
             country_code=state.iso2,
             country_name=country_name,
-            organization=f"Government of {country_name}",
+            organization=formal,
             name="",
             title="Minister",
-            address_lines=(
-                "The Minister responsible for telecommunications",
-                f"Government of {country_name}",
-                country_name,
-            ),
+            address_lines=(minister, formal),
             email="",
             has_contact_point=False,
+            formal_name=formal,
         )
     lines = [line for line in (point.addressee_name, point.addressee_title) if line]
     lines += [point.organization, *point.address_lines]
@@ -253,25 +317,24 @@ def government_recipient(
         has_contact_point=True,
         verified_on=point.verified_on,
         source=point.source,
+        formal_name=formal,
     )
 
 
-def itu_recipient() -> Recipient:
-    """The ITU Secretary-General, whose address is public."""
+def itu_recipient(language: str = "en") -> Recipient:
+    """The ITU Secretary-General, whose address is public, written in the letter's language."""
+    with force_locale(language):
+        union = _("International Telecommunication Union")
+        lines = (_("The Secretary-General"), union, "Place des Nations", _("1211 Geneva 20"),
+                 _("Switzerland"))  # fmt: skip
     return Recipient(
         kind="itu",
         country_code="",
         country_name="",
-        organization="International Telecommunication Union",
+        organization=union,
         name="",
         title="Secretary-General",
-        address_lines=(
-            "The Secretary-General",
-            "International Telecommunication Union",
-            "Place des Nations",
-            "1211 Geneva 20",
-            "Switzerland",
-        ),
+        address_lines=lines,
         email="",
         has_contact_point=True,
     )

@@ -65,6 +65,19 @@ class MemberState(db.Model):
         return f"<MemberState {self.iso2}>"
 
 
+class CountryName(db.Model):
+    """An organizer's formal name for a country in one language, used in letters."""
+
+    __tablename__ = "country_names"
+
+    iso2: Mapped[str] = mapped_column(
+        ForeignKey("member_states.iso2", ondelete="CASCADE"), primary_key=True
+    )
+    language: Mapped[str] = mapped_column(String(8), primary_key=True)
+    formal_name: Mapped[str] = mapped_column(String(300))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class ContactPoint(db.Model):
     """Where one member state's letters go, with the source that vouches for it."""
 

@@ -41,6 +41,7 @@ from toolkit.contacts.forms import ContactPointForm, CorrectionForm, ImportForm,
 from toolkit.contacts.models import ContactCorrection, ContactStatus, MemberState
 from toolkit.contacts.spreadsheet import apply_import, export_contacts_csv, plan_import
 from toolkit.extensions import db, limiter
+from toolkit.i18n import current_language
 from toolkit.letters.catalog import get_catalog
 from toolkit.mail.outbox import deliver_soon, queue_message
 
@@ -86,7 +87,9 @@ def _correction_form(state: MemberState, **kwargs: object) -> CorrectionForm:
 
 
 def _show(state: MemberState, form: CorrectionForm, status: int = 200) -> tuple[str, int]:
-    catalog = get_catalog(current_app.config["LETTER_TEMPLATES_DIR"])
+    catalog = get_catalog(current_app.config["LETTER_TEMPLATES_DIR"]).in_language(
+        current_language()
+    )
     letters = [t for t in catalog.templates.values() if t.recipient == "government"]
     points = sorted(
         state.contact_points,

@@ -6,8 +6,10 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from babel.numbers import format_decimal
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from toolkit.i18n import date_locale, direction, html_lang
 from toolkit.letters.compose import Letter
 
 if TYPE_CHECKING:
@@ -19,12 +21,19 @@ TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 @cache
 def _environment() -> Environment:
     """Our own trusted layout templates; autoescaped; independent of Flask so workers can use it."""
-    return Environment(
+    environment = Environment(
         loader=FileSystemLoader(str(TEMPLATES)),
         autoescape=select_autoescape(default=True),
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    environment.filters.update(html_lang=html_lang, text_direction=direction, number=_number)
+    return environment
+
+
+def _number(value: int, language: str) -> str:
+    """A count written as the document's language writes numbers ("1 234", "1,234")."""
+    return format_decimal(value, locale=date_locale(language))
 
 
 def letter_html(letter: Letter) -> str:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from toolkit.events.models import Event
 
 EVENTS_FILE = "events.toml"
+TRANSLATED_KEYS = ("full_name", "city", "summary")
 REQUIRED_KEYS = ("slug", "name", "full_name", "city", "country", "start", "end")
 
 
@@ -56,9 +57,30 @@ def read_events(directory: Path) -> list[dict]:
     return events
 
 
+def read_translations(directory: Path) -> dict[str, dict[str, dict[str, str]]]:
+    """The events' names in other languages, from events.<language>.toml: slug -> language ->
+    {full_name, city, summary}. Raise EventDataError naming a malformed file."""
+    found: dict[str, dict[str, dict[str, str]]] = {}
+    for path in sorted(Path(directory).glob("events.*.toml")):
+        language = path.name.split(".")[1]
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise EventDataError(f"{path}: {exc}") from exc
+        for slug, names in data.items():
+            if not isinstance(names, dict):
+                raise EventDataError(f"{path}: [{slug}] must be a table of names")
+            unknown = set(names) - set(TRANSLATED_KEYS)
+            if unknown:
+                raise EventDataError(f"{path}: [{slug}] has unknown keys {', '.join(unknown)}")
+            found.setdefault(slug, {})[language] = {k: str(v) for k, v in names.items()}
+    return found
+
+
 def load_events(session: Session, directory: Path) -> tuple[int, int]:
-    """Insert or update events from the data file; return (added, updated)."""
+    """Insert or update events from the data files; return (added, updated)."""
     added = updated = 0
+    translations = read_translations(directory)
     for item in read_events(directory):
         event = session.scalar(select(Event).where(Event.slug == item["slug"]))
         if event is None:
@@ -69,6 +91,7 @@ def load_events(session: Session, directory: Path) -> tuple[int, int]:
             updated += 1
         for key in (*REQUIRED_KEYS[1:], "summary"):
             setattr(event, key, item.get(key, ""))
+        event.translations = translations.get(item["slug"], {})
     session.commit()
     return added, updated
 
@@ -83,13 +106,19 @@ def get_event(session: Session, slug: str) -> Event | None:
     return session.scalar(select(Event).where(Event.slug == slug))
 
 
+def translated(event: Event, language: str, key: str) -> str:
+    """One of the event's words in a language, English when that language lacks it."""
+    names = (event.translations or {}).get(language.split("_")[0].split("-")[0], {})
+    return names.get(key) or getattr(event, key)
+
+
 def event_view(event: Event, locale: str = "en") -> EventView:
-    """The event as letters see it, dates written in the letter's language."""
+    """The event as letters and pages see it, in one language (a Babel locale: "fr", "en_GB")."""
     return EventView(
         slug=event.slug,
         name=event.name,
-        full_name=event.full_name,
-        city=event.city,
+        full_name=translated(event, locale, "full_name"),
+        city=translated(event, locale, "city"),
         dates=format_date_range(event.start, event.end, locale),
         year=event.start.year,
         start=event.start,

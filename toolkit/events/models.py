@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Date, String, Text
+from sqlalchemy import JSON, Date, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from toolkit.extensions import db
@@ -24,6 +24,8 @@ class Event(db.Model):
     start: Mapped[date] = mapped_column(Date)
     end: Mapped[date] = mapped_column(Date)
     summary: Mapped[str] = mapped_column(Text, default="")
+    # {"fr": {"full_name": ..., "city": ..., "summary": ...}, ...} from events.<lang>.toml
+    translations: Mapped[dict | None] = mapped_column(JSON, default=dict)
 
     def __repr__(self) -> str:
         return f"<Event {self.slug}>"

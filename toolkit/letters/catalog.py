@@ -6,7 +6,8 @@ import logging
 import re
 import threading
 import tomllib
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
@@ -73,10 +74,26 @@ class LetterTemplate:
     languages: tuple[str, ...]
     directory: Path
     contact_roles: tuple[str, ...] = ()
+    # language -> {"title", "purpose", "fields": {name: {"label", "help"}}}, from <language>.toml
+    translations: Mapping[str, Mapping] = field(default_factory=dict)
 
     def body_file(self, language: str) -> str:
         """The template's body for one language, as the sandbox loader names it."""
         return f"{self.slug}/{language}.html"
+
+    def localized(self, language: str) -> LetterTemplate:
+        """The template described in a reader's language (English where that is missing)."""
+        words = self.translations.get(language)
+        if not words:
+            return self
+        field_words = words.get("fields", {})
+        fields = tuple(
+            replace(spec, label=field_words.get(spec.name, {}).get("label") or spec.label,
+                    help=field_words.get(spec.name, {}).get("help") or spec.help)
+            for spec in self.fields
+        )  # fmt: skip
+        return replace(self, title=words.get("title") or self.title,
+                       purpose=words.get("purpose") or self.purpose, fields=fields)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -103,6 +120,13 @@ class Catalog:
     def get(self, slug: str) -> LetterTemplate | None:
         """A valid template by slug."""
         return self.templates.get(slug)
+
+    def in_language(self, language: str) -> Catalog:
+        """The same catalog with every template described in a reader's language."""
+        if not any(language in t.translations for t in self.templates.values()):
+            return self
+        return replace(self, templates={slug: t.localized(language)
+                                        for slug, t in self.templates.items()})  # fmt: skip
 
     def fill(self, template: LetterTemplate, language: str, context: dict) -> FilledLetter:
         """Fill one template in one language."""
@@ -166,8 +190,11 @@ def _load_one(
         errors.append(
             f"no body: add one of {', '.join(f'{lang}.html' for lang in LETTER_LANGUAGES)}"
         )
+    translations, translation_errors = _read_translations(folder, fields)
     if errors:
         return None, [TemplateProblem(slug, str(meta_path), error) for error in errors]
+    if translation_errors:
+        return None, [TemplateProblem(slug, where, error) for where, error in translation_errors]
 
     template = LetterTemplate(
         slug=slug,
@@ -179,6 +206,7 @@ def _load_one(
         languages=languages,
         directory=folder,
         contact_roles=tuple(contact_roles),
+        translations=translations,
     )
     problems = []
     for language in languages:
@@ -190,6 +218,32 @@ def _load_one(
                 location = str(folder.parent / location)
             problems.append(TemplateProblem(slug, location, exc.message))
     return (None if problems else template), problems
+
+
+def _read_translations(
+    folder: Path, fields: tuple[FieldSpec, ...]
+) -> tuple[dict[str, dict], list[tuple[str, str]]]:
+    """The template's title, purpose and field labels in other languages (<language>.toml)."""
+    found: dict[str, dict] = {}
+    errors: list[tuple[str, str]] = []
+    names = {spec.name for spec in fields}
+    for language in LETTER_LANGUAGES:
+        path = folder / f"{language}.toml"
+        if language == "en" or not path.is_file():
+            continue
+        try:
+            words = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            errors.append((str(path), str(exc)))
+            continue
+        unknown = set(words.get("fields", {})) - names
+        if unknown:
+            errors.append((str(path), f"no such field: {', '.join(sorted(unknown))}"))
+        for key in ("title", "purpose"):
+            if not isinstance(words.get(key, ""), str):
+                errors.append((str(path), f"'{key}' must be text"))
+        found[language] = words
+    return found, errors
 
 
 def _read_fields(raw: object) -> tuple[tuple[FieldSpec, ...], list[str]]:
@@ -237,7 +291,7 @@ def sample_context(template: LetterTemplate, language: str = "en") -> dict:
     values = {spec.name: f"Sample {spec.label.lower()}" for spec in template.fields}
     return context_for(
         sender=SAMPLE_SENDER,
-        recipient=sample_recipient(template.recipient),
+        recipient=sample_recipient(template.recipient, language),
         event=SAMPLE_EVENT,
         letter_date=date(2012, 11, 20),
         language=language,

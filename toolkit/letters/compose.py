@@ -104,7 +104,7 @@ def compose_letter(session: Session, catalog: Catalog, request: LetterRequest) -
         raise NotFound(f"Unknown country code for the organization: '{request.sender.country}'.")
 
     if template.recipient == "itu":
-        recipient = itu_recipient()
+        recipient = itu_recipient(request.language)
     else:
         state = get_member_state(session, request.recipient_country)
         if state is None:

@@ -9,9 +9,10 @@ from babel.dates import format_date
 
 from toolkit.contacts.directory import Recipient, itu_recipient
 from toolkit.events.catalog import EventView
+from toolkit.i18n import date_locale
 
-# Letters in English follow the international (UN/ITU) style: "20 November 2012".
-DATE_LOCALES = {"en": "en_GB"}
+# Letters in English follow the international (UN/ITU) style: "20 November 2012"
+# (see toolkit.i18n.date_locale).
 
 
 @dataclass(frozen=True)
@@ -28,11 +29,6 @@ class SenderView:
     phone: str
     country_code: str
     country_name: str
-
-
-def date_locale(language: str) -> str:
-    """The Babel locale used for dates in a letter of this language."""
-    return DATE_LOCALES.get(language, language)
 
 
 def format_letter_date(value: date, language: str) -> str:
@@ -95,10 +91,10 @@ SAMPLE_EVENT = EventView(
 )
 
 
-def sample_recipient(kind: str) -> Recipient:
+def sample_recipient(kind: str, language: str = "en") -> Recipient:
     """A recipient of the given kind, for checking templates without a database."""
     if kind == "itu":
-        return itu_recipient()
+        return itu_recipient(language)
     return Recipient(
         kind="government",
         country_code="KE",

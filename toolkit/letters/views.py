@@ -32,6 +32,7 @@ from toolkit.documents.pdf import PdfError, render_pdf
 from toolkit.documents.text import letter_text
 from toolkit.events.catalog import get_event, list_events
 from toolkit.extensions import db
+from toolkit.i18n import current_language
 from toolkit.letters.catalog import Catalog, LetterTemplate, get_catalog
 from toolkit.letters.compose import Letter, LetterError, NotFound, compose_letter
 from toolkit.letters.fill import LetterFillError
@@ -44,7 +45,7 @@ SESSION_SENDER_LIMIT = 3000
 
 
 def _catalog() -> Catalog:
-    return get_catalog(current_app.config["LETTER_TEMPLATES_DIR"])
+    return get_catalog(current_app.config["LETTER_TEMPLATES_DIR"]).in_language(current_language())
 
 
 def _template_or_404(slug: str) -> LetterTemplate:

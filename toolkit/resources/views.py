@@ -16,6 +16,7 @@ from toolkit.accounts.access import organizer_required
 from toolkit.events.catalog import event_view, format_date_range, get_event, list_events
 from toolkit.events.models import Event
 from toolkit.extensions import db, limiter
+from toolkit.i18n import page_locale
 from toolkit.mail.outbox import deliver_soon, queue_message
 from toolkit.markup import render_markdown
 from toolkit.resources.bank import (
@@ -57,9 +58,6 @@ from toolkit.resources.models import Resource, ResourceCategory, ResourceStatus,
 
 bp = Blueprint("resources", __name__)
 
-# Dates written out as on the home page ("3–14 December 2012").
-LOCALE = "en_GB"
-
 
 @dataclass(frozen=True)
 class TimelineRow:
@@ -72,7 +70,7 @@ class TimelineRow:
 
 def _rows(entries: list[TimelineEntry]) -> list[TimelineRow]:
     return [
-        TimelineRow(e, format_date_range(e.starts_on, e.ends_on or e.starts_on, LOCALE),
+        TimelineRow(e, format_date_range(e.starts_on, e.ends_on or e.starts_on, page_locale()),
                     render_markdown(e.body))
         for e in entries
     ]  # fmt: skip
@@ -133,14 +131,16 @@ def index() -> str:
 def event_resources(slug: str) -> str:
     """The resources about one event."""
     event = _event_or_404(slug)
-    return _listing("resources/event_resources.html", event=event, view=event_view(event, LOCALE))
+    view = event_view(event, page_locale())
+    return _listing("resources/event_resources.html", event=event, view=view)
 
 
 @bp.get("/events/<slug>/timeline")
 def timeline(slug: str) -> str:
     """The dates on the road to an event, and what each means for advocates."""
     event = _event_or_404(slug)
-    return render_template("resources/timeline.html", event=event, view=event_view(event, LOCALE),
+    view = event_view(event, page_locale())
+    return render_template("resources/timeline.html", event=event, view=view,
                            rows=_rows(list_timeline(db.session, event)))  # fmt: skip
 
 
@@ -150,8 +150,9 @@ def talking_points(slug: str) -> str:
     event = _event_or_404(slug)
     points = get_talking_points(db.session, event)
     body = render_markdown(points.body) if points else Markup("")
-    return render_template("resources/talking_points.html", event=event,
-                           view=event_view(event, LOCALE), points=points, body=body)  # fmt: skip
+    view = event_view(event, page_locale())
+    return render_template("resources/talking_points.html", event=event, view=view,
+                           points=points, body=body)  # fmt: skip
 
 
 def _suggest_form(**kwargs: object) -> SuggestForm:
