@@ -38,6 +38,12 @@ class LanguageChoice:
     direction: str
 
 
+def N_(message: str) -> str:  # noqa: N802 - the name gettext tools look for
+    """Mark a message for the catalogs without translating it yet: whoever shows it to a
+    reader translates it then, in the reader's language (``_(reason)``)."""
+    return message
+
+
 def normalize(code: str | None) -> str:
     """A supported language code for any input ("fr-CA" -> "fr", "xx" or None -> "en")."""
     if not code:

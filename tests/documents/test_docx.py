@@ -194,6 +194,11 @@ def test_other_languages_are_set_on_the_styles(language, bidi):
     lang = normal.rPr.find(qn("w:lang"))
     assert lang.get(qn("w:val")).startswith(language)
     assert (normal.pPr.find(qn("w:bidi")) is not None) is bidi
+    fonts = normal.rPr.find(qn("w:rFonts"))
+    assert fonts.get(qn("w:eastAsia")) == "Microsoft YaHei"  # Chinese text, in any letter
+    assert fonts.get(qn("w:cs")) == ("Amiri" if language == "ar" else "DejaVu Sans")
+    if language == "zh":
+        assert lang.get(qn("w:eastAsia")) == "zh-CN"
 
 
 def test_non_latin_text_is_kept_exactly():

@@ -21,6 +21,7 @@ from toolkit.campaigns.models import (
 from toolkit.contacts.directory import itu_recipient
 from toolkit.db import utcnow
 from toolkit.documents.text import body_paragraphs
+from toolkit.i18n import N_
 from toolkit.letters.catalog import get_catalog
 from toolkit.letters.context import SAMPLE_EVENT, SenderView, context_for
 
@@ -204,15 +205,15 @@ def is_past_deadline(campaign: Campaign, now: datetime | None = None) -> bool:
 def signing_closed_reason(campaign: Campaign, now: datetime | None = None) -> str | None:
     """Why signing is not possible now, in words for the signer; None when it is."""
     if campaign.state == CampaignState.DRAFT:
-        return "This campaign is not open for signatures yet."
+        return N_("This campaign is not open for signatures yet.")
     if campaign.state == CampaignState.CLOSED:
-        return (
+        return N_(
             "This campaign is closed: it no longer takes signatures. Thank you for your interest."
         )
     if is_past_deadline(campaign, now):
-        return "The deadline for signing has passed: this campaign no longer takes signatures."
+        return N_("The deadline for signing has passed: this campaign no longer takes signatures.")
     if campaign.signing_paused:
-        return "Signing is paused for a short while. Please come back later."
+        return N_("Signing is paused for a short while. Please come back later.")
     return None
 
 

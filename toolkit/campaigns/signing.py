@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from toolkit.campaigns.models import Campaign, Signature, SignatureStatus, SignerKind
 from toolkit.campaigns.service import signing_closed_reason
 from toolkit.db import utcnow
+from toolkit.i18n import N_
 
 TOKEN_SALT = "toolkit.signature"
 CONFIRM = "confirm"
@@ -100,9 +101,9 @@ def sign(
     if reason:
         raise SigningError(reason)
     if details.kind == SignerKind.ORGANIZATION and not campaign.allow_organizations:
-        raise SigningError("This campaign is signed by individuals only.")
+        raise SigningError(N_("This campaign is signed by individuals only."))
     if details.kind == SignerKind.INDIVIDUAL and not campaign.allow_individuals:
-        raise SigningError("This campaign is signed by organizations only.")
+        raise SigningError(N_("This campaign is signed by organizations only."))
     now = now or utcnow()
     campaign_id = campaign.id
     # Optimistic: insert, and let the unique constraint catch a repeated email (rare), rather
@@ -155,17 +156,17 @@ def check_token(
         data = serializer.loads(token, max_age=max_age)
     except SignatureExpired as exc:
         raise TokenError(
-            "This link has expired. Sign again with the same email to get a new one."
+            N_("This link has expired. Sign again with the same email to get a new one.")
         ) from exc
     except BadSignature as exc:
-        raise TokenError("This link is not valid. Check that it was copied whole.") from exc
+        raise TokenError(N_("This link is not valid. Check that it was copied whole.")) from exc
     if not isinstance(data, dict) or data.get("p") != purpose:
-        raise TokenError("This link is not valid. Check that it was copied whole.")
+        raise TokenError(N_("This link is not valid. Check that it was copied whole."))
     signature_id = data.get("s")
     signature = session.get(Signature, signature_id) if isinstance(signature_id, int) else None
     expected = _email_fingerprint(signature) if signature is not None else None
     if expected is None or data.get("e") != expected:
-        raise TokenError("This signature no longer exists.")
+        raise TokenError(N_("This signature no longer exists."))
     return signature
 
 
@@ -180,7 +181,7 @@ def _mark_confirmed(campaign: Campaign, signature: Signature, now: datetime) -> 
 def confirm(signature: Signature, now: datetime | None = None) -> bool:
     """Confirm a pending signature; True when this call changed it. The caller commits."""
     if signature.status == SignatureStatus.WITHDRAWN:
-        raise TokenError("This signature was withdrawn, so it cannot be confirmed.")
+        raise TokenError(N_("This signature was withdrawn, so it cannot be confirmed."))
     if signature.status != SignatureStatus.PENDING:
         return False
     _mark_confirmed(signature.campaign, signature, now or utcnow())

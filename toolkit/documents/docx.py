@@ -40,6 +40,10 @@ BODY_FONT = "DejaVu Serif"
 HEADING_FONT = "DejaVu Sans"
 # Arabic, Devanagari and other complex scripts: DejaVu Serif has no Arabic, DejaVu Sans has.
 COMPLEX_FONT = "DejaVu Sans"
+# A letter in Arabic is set in a formal Naskh face, as its PDF is; Chinese text in a CJK face
+# (Word on Windows has Microsoft YaHei; LibreOffice substitutes its own CJK font).
+ARABIC_FONT = "Amiri"
+CJK_FONT = "Microsoft YaHei"
 ACCENT = RGBColor(0x1D, 0x4E, 0x89)
 GREY = RGBColor(0x44, 0x44, 0x44)
 
@@ -107,14 +111,16 @@ def _child(parent, tag: str, order: tuple[str, ...]):  # noqa: ANN001, ANN202 - 
     return found
 
 
-def _set_fonts(element, font: str) -> None:  # noqa: ANN001 - a w:rPr parent (style or run)
-    """Name one font for Latin text and the complex-script font, dropping theme fonts."""
+def _set_fonts(element, font: str, complex_font: str = COMPLEX_FONT) -> None:  # noqa: ANN001
+    """Name the fonts of a style or run (a w:rPr parent): one for Latin and Cyrillic text, one
+    for complex scripts such as Arabic, one for Chinese; theme fonts are dropped."""
     fonts = _child(element.get_or_add_rPr(), "w:rFonts", _RPR_ORDER)
     for attribute in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
         fonts.attrib.pop(qn(attribute), None)
     fonts.set(qn("w:ascii"), font)
     fonts.set(qn("w:hAnsi"), font)
-    fonts.set(qn("w:cs"), COMPLEX_FONT)
+    fonts.set(qn("w:eastAsia"), CJK_FONT)
+    fonts.set(qn("w:cs"), complex_font)
 
 
 def _complex_script(
@@ -232,7 +238,8 @@ def _new_document(*, title: str, language: str, author: str, when: date, page_si
 
     styles = document.styles
     normal = styles["Normal"]
-    _set_fonts(normal.element, BODY_FONT)
+    complex_font = ARABIC_FONT if language == "ar" else COMPLEX_FONT
+    _set_fonts(normal.element, BODY_FONT, complex_font)
     normal.font.size = Pt(10.5)
     _complex_script(normal.element, size=10.5)
     normal.paragraph_format.space_after = Pt(8)
@@ -242,7 +249,7 @@ def _new_document(*, title: str, language: str, author: str, when: date, page_si
         _set_right_to_left(normal)
     for name, size in (("Heading 1", 14), ("Heading 2", 12), ("Heading 3", 11), ("Heading 4", 9.5)):
         heading = styles[name]
-        _set_fonts(heading.element, HEADING_FONT)
+        _set_fonts(heading.element, HEADING_FONT, complex_font)
         heading.font.size = Pt(size)
         _complex_script(heading.element, size=size, bold=True)
         heading.font.color.rgb = ACCENT if name != "Heading 1" else RGBColor(0x11, 0x11, 0x11)
