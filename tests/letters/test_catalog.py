@@ -86,7 +86,8 @@ def test_bad_metadata_values(broken_dir: Path, change: str, expected: str):
 
 
 def test_template_without_body_is_hidden(broken_dir: Path):
-    (broken_dir / "participation-letter" / "en.html").unlink()
+    for body in (broken_dir / "participation-letter").glob("*.html"):
+        body.unlink()
     catalog = load_catalog(broken_dir)
     assert "participation-letter" not in catalog.templates
     assert "no body" in catalog.problems[0].message
