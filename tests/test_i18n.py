@@ -58,7 +58,7 @@ def test_switcher_on_every_page_remembers_the_choice(app, client):
 
 
 @pytest.mark.parametrize("code", ["xx", "EN-gb", "zz-ZZ", "ar%00"])
-def test_switching_to_an_unknown_code_chooses_english_or_its_language(client, code):
+def test_switching_to_an_unknown_code_falls_back_to_english(client, code):
     response = client.get(f"/language/{code}?next=/")
     assert response.status_code == 302
     html = client.get("/").get_data(as_text=True)

@@ -124,3 +124,28 @@ def test_a_language_the_template_lacks_is_explained(client, tmp_path, app):
     page = client.get("/letters/delegation-request?lang=de")
     assert page.status_code == 200
     assert "available in: en, fr, es, ru, ar, zh" in page.get_data(as_text=True)
+
+
+def test_organizers_override_a_formal_name_per_language(app, runner, client):
+    def french_letter() -> str:
+        token = csrf_token(client, "/letters/delegation-request")
+        response = client.post("/letters/delegation-request/pdf",
+                               data={**delegation_form(language="fr", recipient_country="SN"),
+                                     "csrf_token": token})  # fmt: skip
+        pages = PdfReader(io.BytesIO(response.data)).pages
+        return " ".join(" ".join(p.extract_text() for p in pages).split())
+
+    result = runner.invoke(args=["contacts", "formal-name", "--country", "sn", "--language", "fr",
+                                 "--name", "  République   du Sénégal (Dakar) "])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "SN in fr: République du Sénégal (Dakar)" in result.output
+    assert "République du Sénégal (Dakar)" in french_letter()
+
+    for args, message in ((["--country", "XX", "--language", "fr"], "Unknown country code"),
+                          (["--country", "SN", "--language", "de"], "Unknown language 'de'")):  # fmt: skip
+        bad = runner.invoke(args=["contacts", "formal-name", *args, "--name", "X"])
+        assert bad.exit_code != 0 and message in bad.output
+
+    reset = runner.invoke(args=["contacts", "formal-name", "--country", "SN", "--language", "fr"])
+    assert reset.exit_code == 0 and "SN in fr: République du Sénégal" in reset.output
+    assert "(Dakar)" not in french_letter()

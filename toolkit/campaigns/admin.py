@@ -60,7 +60,7 @@ from toolkit.campaigns.service import (
 )
 from toolkit.exports.writers import FORMATS, export_chunks
 from toolkit.extensions import db
-from toolkit.i18n import CHOICES as LANGUAGE_CHOICES
+from toolkit.i18n import own_name
 from toolkit.letters.catalog import LETTER_LANGUAGES, get_catalog
 
 bp = Blueprint("admin", __name__, url_prefix="/admin/campaigns")
@@ -310,8 +310,7 @@ def _document_language(campaign: Campaign) -> str:
     """The language asked for (?lang=), which must be one the campaign's text is in."""
     language = request.args.get("lang") or campaign.language
     if language not in campaign.languages:
-        names = {c.code: c.name for c in LANGUAGE_CHOICES}
-        offered = ", ".join(names.get(code, code) for code in campaign.languages)
+        offered = ", ".join(own_name(code) for code in campaign.languages)
         message = _("This campaign's text is not in “%(lang)s”. It is in: %(langs)s.",
                     lang=language[:20], langs=offered)  # fmt: skip
         abort(Response(render_template("errors/error.html", code=404, title=_("Not found"),

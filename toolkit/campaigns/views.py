@@ -55,12 +55,8 @@ bp = Blueprint("campaigns", __name__)
 bp.register_blueprint(admin_bp)
 
 
-def _language() -> str:
-    return current_language()
-
-
 def _countries() -> list[tuple[str, str]]:
-    return member_state_choices(db.session, _language())
+    return member_state_choices(db.session, current_language())
 
 
 def _campaign_or_404(slug: str) -> Campaign:
@@ -85,7 +81,7 @@ def public_link(campaign: Campaign) -> str:
 
 def share_links(campaign: Campaign) -> list[tuple[str, str]]:
     """Plain links to share the campaign: no third-party script is ever loaded."""
-    link, text = public_link(campaign), campaign.text_in(_language()).title
+    link, text = public_link(campaign), campaign.text_in(current_language()).title
     both = f"{text} {link}"
     return [
         (_("Email"), f"mailto:?subject={quote(text)}&body={quote(both)}"),
@@ -104,7 +100,7 @@ def first_name(name: str) -> str:
 
 def _page(campaign: Campaign, form, status: int = 200) -> tuple[str, int]:  # noqa: ANN001
     countries = dict(_countries())
-    version = campaign.text_in(_language())
+    version = campaign.text_in(current_language())
     return render_template(
         "campaigns/show.html",
         campaign=campaign,
@@ -185,7 +181,7 @@ def sign_view(slug: str) -> Response | tuple[str, int]:
         country=form.country.data if "country" in form else "",
         list_publicly=form.list_publicly.data,
         receive_updates=form.receive_updates.data,
-        language=_language(),
+        language=current_language(),
         extra=answers(form, campaign),
     )
     confirm_by_mail = queue_confirmation if campaign.require_confirmation else None

@@ -90,7 +90,6 @@ class Recipient:
     has_contact_point: bool
     verified_on: date | None = None
     source: str = ""
-    formal_name: str = ""  # the country's formal name in the letter's language
 
 
 def _read_csv(path: Path, columns: tuple[str, ...]) -> list[dict[str, str]]:
@@ -253,7 +252,7 @@ def formal_country_name(session: Session, state: MemberState, language: str) -> 
 
 
 def set_formal_name(session: Session, iso2: str, language: str, name: str) -> CountryName | None:
-    """Set (or, with an empty name, remove) the organizers' formal name; commits."""
+    """Set (or, with an empty name, remove) the organizers' formal name; the caller commits."""
     if language not in LANGUAGES:
         raise ValueError(f"Unknown language '{language}': use one of {', '.join(LANGUAGES)}.")
     if session.get(MemberState, iso2) is None:
@@ -265,13 +264,13 @@ def set_formal_name(session: Session, iso2: str, language: str, name: str) -> Co
     if not name:
         if existing is not None:
             session.delete(existing)
-        session.commit()
+        session.flush()
         return None
     if existing is None:
         existing = CountryName(iso2=iso2, language=language, formal_name=name)
         session.add(existing)
     existing.formal_name, existing.updated_at = name, utcnow()
-    session.commit()
+    session.flush()
     return existing
 
 
@@ -299,7 +298,6 @@ def government_recipient(
             address_lines=(minister, formal),
             email="",
             has_contact_point=False,
-            formal_name=formal,
         )
     lines = [line for line in (point.addressee_name, point.addressee_title) if line]
     lines += [point.organization, *point.address_lines]
@@ -317,7 +315,6 @@ def government_recipient(
         has_contact_point=True,
         verified_on=point.verified_on,
         source=point.source,
-        formal_name=formal,
     )
 
 

@@ -10,8 +10,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from toolkit.db import utcnow
 from toolkit.extensions import db
+from toolkit.i18n import SUPPORTED_LOCALES
 
-LANGUAGES = ("en", "fr", "es", "ru", "ar", "zh")
+LANGUAGES = SUPPORTED_LOCALES  # member states are named in the six UN languages
 
 
 class ContactRole(StrEnum):

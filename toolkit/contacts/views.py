@@ -16,7 +16,6 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -48,10 +47,6 @@ from toolkit.mail.outbox import deliver_soon, queue_message
 bp = Blueprint("contacts", __name__)
 
 
-def _language() -> str:
-    return str(get_locale() or "en")
-
-
 def _state_or_404(code: str) -> MemberState:
     state = get_member_state(db.session, code)
     if state is None:
@@ -63,7 +58,7 @@ def _state_or_404(code: str) -> MemberState:
 def index() -> str:
     """Every member state by region, searchable in the six UN languages and by ISO code."""
     query = (request.args.get("q") or "").strip()[:100]
-    states = search_member_states(db.session, query, _language())
+    states = search_member_states(db.session, query, current_language())
     verified = countries_with_verified_contact(db.session)
     regions: dict[str, list[MemberState]] = {}
     for state in states:
@@ -74,7 +69,7 @@ def index() -> str:
         query=query,
         count=len(states),
         verified=verified,
-        language=_language(),
+        language=current_language(),
     )
 
 
@@ -97,7 +92,7 @@ def _show(state: MemberState, form: CorrectionForm, status: int = 200) -> tuple[
     )
     page = render_template(
         "contacts/show.html", state=state, points=points, letters=letters, form=form,
-        language=_language(),
+        language=current_language(),
     )  # fmt: skip
     return page, status
 

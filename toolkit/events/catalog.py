@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from toolkit.events.models import Event
+from toolkit.i18n import normalize
 
 EVENTS_FILE = "events.toml"
 TRANSLATED_KEYS = ("full_name", "city", "summary")
@@ -108,7 +109,7 @@ def get_event(session: Session, slug: str) -> Event | None:
 
 def translated(event: Event, language: str, key: str) -> str:
     """One of the event's words in a language, English when that language lacks it."""
-    names = (event.translations or {}).get(language.split("_")[0].split("-")[0], {})
+    names = (event.translations or {}).get(normalize(language), {})
     return names.get(key) or getattr(event, key)
 
 

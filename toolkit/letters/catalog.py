@@ -14,13 +14,14 @@ from pathlib import Path
 from jinja2.sandbox import SandboxedEnvironment
 
 from toolkit.contacts.models import ContactRole
+from toolkit.i18n import SUPPORTED_LOCALES
 from toolkit.letters.context import SAMPLE_EVENT, SAMPLE_SENDER, context_for, sample_recipient
 from toolkit.letters.fill import FilledLetter, LetterFillError, fill, make_environment
 
 log = logging.getLogger(__name__)
 
 METADATA_FILE = "template.toml"
-LETTER_LANGUAGES = ("en", "fr", "es", "ru", "ar", "zh")
+LETTER_LANGUAGES = SUPPORTED_LOCALES  # a letter may be written in any of the six
 RECIPIENT_KINDS = ("government", "itu")
 SIGNED_BY = ("sender", "signatories")
 WIDGETS = ("text", "textarea")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 
-from babel import Locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectChoice, SelectField, StringField, TextAreaField
@@ -17,6 +16,7 @@ from wtforms.validators import (
 )
 
 from toolkit.forms import BLOCK, LINE, email_address, http_url
+from toolkit.i18n import own_name
 from toolkit.letters.catalog import FieldSpec, LetterTemplate
 from toolkit.letters.compose import LetterRequest, SenderDetails
 
@@ -129,7 +129,7 @@ def build_letter_form(
     if template.recipient == "government":
         form.recipient_country.choices = country_choices
     form.event.choices = [SelectChoice(slug, name) for slug, name in events]
-    form.language.choices = [SelectChoice(code, language_name(code)) for code in template.languages]
+    form.language.choices = [SelectChoice(code, own_name(code)) for code in template.languages]
     return form
 
 
@@ -138,11 +138,6 @@ def _field_for(spec: FieldSpec) -> StringField:
     if spec.widget == "textarea":
         return TextAreaField(spec.label, validators, filters=BLOCK, description=spec.help)
     return StringField(spec.label, validators, filters=LINE, description=spec.help)
-
-
-def language_name(code: str) -> str:
-    """A language's own name for itself ("français"), so each reader finds theirs."""
-    return Locale.parse(code).get_display_name(code) or code
 
 
 def letter_request(template: LetterTemplate, form: SenderForm) -> LetterRequest:

@@ -18,7 +18,6 @@ from flask import (
     request,
     session,
 )
-from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from toolkit.accounts.access import organizer_required
@@ -56,7 +55,7 @@ def _template_or_404(slug: str) -> LetterTemplate:
 
 
 def _form(template: LetterTemplate, **kwargs: object):
-    language = str(get_locale() or "en")
+    language = current_language()
     countries = member_state_choices(db.session, language)
     events = [(e.slug, f"{e.name}: {e.full_name}") for e in list_events(db.session)]
     return build_letter_form(
@@ -121,7 +120,7 @@ def new(slug: str) -> str:
         state = get_member_state(db.session, data["recipient_country"])
         if state is not None:
             recipient = government_recipient(
-                db.session, state, str(get_locale() or "en"), template.contact_roles
+                db.session, state, current_language(), template.contact_roles
             )
     notice = None
     language = request.args.get("lang", "")
