@@ -37,6 +37,12 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     app = Flask(__name__, instance_relative_config=True)
     configure(app, test_config)
+    if app.config["PROXY_COUNT"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # The client's address (rate limits, fraud views) is the one the proxy saw.
+        count = int(app.config["PROXY_COUNT"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
 
     import_all_models()
     db.init_app(app)

@@ -52,7 +52,24 @@ class Defaults:
     PASSWORD_RESET_MAX_AGE = 3600  # seconds a reset link stays valid
     SIGNATURE_CONFIRM_MAX_AGE = 14 * 24 * 3600  # seconds a confirmation link stays valid
     SIGNATURE_MANAGE_MAX_AGE = 365 * 24 * 3600  # update/withdraw links live as long as data is kept
-    RATELIMIT_STORAGE_URI = "memory://"
+    # Redis (e.g. redis://127.0.0.1:6379/0): background jobs go to RQ (`toolkit worker` runs
+    # them), rate limits are shared by every app process, and the outbox is flushed by jobs.
+    # None: jobs run in a thread of the process that starts them (one machine).
+    REDIS_URL: str | None = None
+    # Flask-Limiter storage; None: REDIS_URL when set, else memory (one process's own counts).
+    RATELIMIT_STORAGE_URI: str | None = None
+    # How many proxies in front set X-Forwarded-For (0: none; 1: nginx/Caddy on the same host).
+    PROXY_COUNT = 0
+    # Background jobs (large PDFs, batch letters, sending to governments).
+    JOB_TIMEOUT = 3600  # seconds one job may run before it is stopped and marked failed
+    JOB_RETRIES = 2  # further tries after a failure or a worker that died mid-job
+    JOBS_DIR: str | None = None  # job state and results without Redis; default: instance/jobs
+    # The public count is recomputed at most this often (seconds); `toolkit signatures recount`
+    # makes it exact at once. 0: every read counts (small sites, tests).
+    COUNT_REFRESH_SECONDS = 5
+    # Public campaign pages and the count endpoint: seconds a cache in front may serve them.
+    PUBLIC_MAX_AGE = 30
+    MAIL_LEASE_SECONDS = 600  # a message claimed this long ago by a sender that died is retried
     RATELIMIT_HEADERS_ENABLED = True
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -78,6 +95,8 @@ def configure(app: Flask, test_config: dict | None) -> None:
         app.config["DOCUMENTS_DIR"] = os.path.join(app.instance_path, "documents")
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret_key(app)
+    if not app.config.get("RATELIMIT_STORAGE_URI"):
+        app.config["RATELIMIT_STORAGE_URI"] = app.config.get("REDIS_URL") or "memory://"
     if app.config["MAIL_DELIVERY"] not in MAIL_DELIVERY_MODES:
         raise ValueError(
             f"TOOLKIT_MAIL_DELIVERY must be one of {', '.join(MAIL_DELIVERY_MODES)}, "
