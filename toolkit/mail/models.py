@@ -27,6 +27,7 @@ class OutboxMessage(db.Model):
     ``next_attempt_at`` is when a flusher may next pick the message up: the retry time while
     queued, and the end of the flusher's lease while sending (so a crashed flusher's message
     is picked up again). ``attachments`` is a list of {filename, mimetype, data (base64)}.
+    A message with a ``composer`` gets its subject and bodies from it just before sending.
     """
 
     __tablename__ = "outbox_messages"
@@ -49,6 +50,10 @@ class OutboxMessage(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     eml_path: Mapped[str | None] = mapped_column(Text)
     message_id: Mapped[str | None] = mapped_column(String(255))
+    # Composed when sent: the name of a registered composer and its arguments (JSON). The
+    # request that queues a signer's mail then only inserts a row; the sender writes the text.
+    composer: Mapped[str | None] = mapped_column(String(64))
+    compose_args: Mapped[dict | None] = mapped_column(JSON)
 
     def __repr__(self) -> str:
         return f"<OutboxMessage {self.id} {self.kind} {self.status}>"
