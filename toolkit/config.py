@@ -76,6 +76,8 @@ class Defaults:
     SESSION_COOKIE_SECURE = False
     WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session; a slow form is not an error
     BABEL_DEFAULT_LOCALE = "en"
+    # pool_pre_ping: a server database restarted under us costs one retry, not an error page.
+    # (Not for SQLite, a file: there a ping is only a cost, on every request.)
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
 
 
@@ -89,6 +91,10 @@ def configure(app: Flask, test_config: dict | None) -> None:
     database_url = app.config.get("DATABASE_URL") or _sqlite_url(app)
     app.config["DATABASE_URL"] = database_url
     app.config["SQLALCHEMY_DATABASE_URI"] = database_url
+    if database_url.startswith("sqlite"):
+        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        options.pop("pool_pre_ping", None)
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     if not app.config.get("OUTBOX_DIR"):
         app.config["OUTBOX_DIR"] = os.path.join(app.instance_path, "outbox")
     if not app.config.get("DOCUMENTS_DIR"):

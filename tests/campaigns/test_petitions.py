@@ -21,6 +21,7 @@ from toolkit.campaigns.signing import COUNTED
 from toolkit.db import utcnow
 from toolkit.extensions import db
 from toolkit.mail.models import OutboxMessage
+from toolkit.mail.outbox import compose
 
 PETITION = {"kind": "petition", "goal": 100, "require_moderation": False,
             "introduction": "Publish every draft of the treaty.",
@@ -47,11 +48,15 @@ def add_signature(app, slug: str, name: str, country: str, *, status: str = "app
 def confirm_links(app) -> list[str]:
     """The confirmation links queued in the outbox (mail stays queued in these tests)."""
     with app.app_context():
-        bodies = db.session.scalars(
-            select(OutboxMessage.text_body)
+        messages = db.session.scalars(
+            select(OutboxMessage)
             .where(OutboxMessage.kind == "signature-confirm")
             .order_by(OutboxMessage.id)
-        )
+        ).all()
+        for message in messages:
+            compose(db.session, message)  # signers' mails are written when sent
+        bodies = [message.text_body for message in messages]
+        db.session.commit()
         return [link for body in bodies for link in LINK_RE.findall(body) if "/confirm/" in link]
 
 

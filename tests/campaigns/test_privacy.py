@@ -26,7 +26,7 @@ from toolkit.campaigns.signing import count_signatures
 from toolkit.db import utcnow
 from toolkit.extensions import db
 from toolkit.mail.models import MessageStatus, OutboxMessage
-from toolkit.mail.outbox import queue_message, wait_for_deliveries
+from toolkit.mail.outbox import compose, queue_message, wait_for_deliveries
 
 GONE = "This signature no longer exists."
 
@@ -38,6 +38,7 @@ def signer_links(app: Flask, address: str, slug: str) -> tuple[str, str]:
     """The confirm and manage paths from the mail a signer got about one campaign."""
     with app.app_context():
         for message in db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)):
+            compose(db.session, message)  # signers' mails are written when sent
             found = [path_of(link) for link in LINK_RE.findall(message.text_body)]
             found = [path for path in found if path.startswith(f"/campaigns/{slug}/")]
             if address.lower() in message.to_addresses.lower() and found:

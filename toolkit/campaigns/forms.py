@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 
 from flask_babel import lazy_gettext as _l
@@ -76,14 +77,33 @@ def build_signature_form(
     campaign: Campaign, countries: tuple[tuple[str, str], ...], **kwargs: object
 ) -> SignatureForm:
     """The form for one campaign: its signer kinds and the optional fields it asks for."""
+    rules = tuple(
+        (name, campaign.rule(name)) for name in ("organization", "role", "city", "country")
+    )
+    questions = json.dumps(campaign.custom_fields or [], sort_keys=True)
+    form_class = _form_class(campaign.allow_organizations, campaign.allow_individuals, rules,
+                             questions)  # fmt: skip
+    form = form_class(**kwargs)
+    if "country" in form:
+        form.country.choices, form.country.valid_codes = _country_menu(tuple(countries))
+    return form
+
+
+@lru_cache(maxsize=256)
+def _form_class(
+    organizations: bool, individuals: bool, rules: tuple[tuple[str, FieldRule], ...], questions: str
+) -> type[SignatureForm]:
+    """A form class per shape of form, built once: the signing form is the busiest page in a
+    surge, and making a WTForms class costs more than filling one in. Labels are lazy strings,
+    so one class serves every language."""
 
     class CampaignSignatureForm(SignatureForm):
         pass
 
     kinds = []
-    if campaign.allow_organizations:
+    if organizations:
         kinds.append(SelectChoice(SignerKind.ORGANIZATION.value, _l("An organization")))
-    if campaign.allow_individuals:
+    if individuals:
         kinds.append(SelectChoice(SignerKind.INDIVIDUAL.value, _l("Myself, as an individual")))
     CampaignSignatureForm.kind = RadioField(
         _l("I sign on behalf of"), [DataRequired()], choices=kinds, default=kinds[0].value
@@ -94,8 +114,7 @@ def build_signature_form(
         "city": _l("City"),
         "country": _l("Country"),
     }
-    for name in ("organization", "role", "city", "country"):
-        rule = campaign.rule(name)
+    for name, rule in rules:
         if rule == FieldRule.HIDDEN:
             continue
         required = [DataRequired()] if rule == FieldRule.REQUIRED else [Optional()]
@@ -106,7 +125,7 @@ def build_signature_form(
             setattr(CampaignSignatureForm, name, StringField(labels[name], validators,
                                                               filters=[nfc]))  # fmt: skip
 
-    for question in campaign.custom_fields or ():
+    for question in json.loads(questions):
         required = [DataRequired()] if question.get("required") else [Optional()]
         limit = int(question.get("max_length") or 200)
         validators = [*required, Length(max=limit), no_control_characters]
@@ -125,10 +144,7 @@ def build_signature_form(
         return valid
 
     CampaignSignatureForm.validate = validate
-    form = CampaignSignatureForm(**kwargs)
-    if "country" in form:
-        form.country.choices, form.country.valid_codes = _country_menu(tuple(countries))
-    return form
+    return CampaignSignatureForm
 
 
 def question_field(question: dict) -> str:

@@ -1,28 +1,48 @@
-"""Emails to signers, queued in the outbox: confirm, or manage a signature made before."""
+"""Emails to signers, queued in the outbox: confirm, or manage a signature made before.
+
+The signing request only queues a row naming the signature; the sender writes the message
+(in the signer's language, with fresh links) just before it goes out. Under a surge, web
+processes then spend nothing on composing mail, and SQLite's write lock is held only for
+the two inserts.
+"""
 
 from __future__ import annotations
 
-from flask import current_app, render_template, url_for
+from collections.abc import Mapping
+
+from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from sqlalchemy.orm import Session
 
 from toolkit.campaigns.models import Signature
 from toolkit.campaigns.signing import CONFIRM, MANAGE, make_token
 from toolkit.extensions import db
-from toolkit.mail.outbox import deliver_soon, queue_message
+from toolkit.mail.outbox import Composed, deliver_soon, queue_message, register_composer
+
+CONFIRM_KIND = "signature-confirm"
+MANAGE_KIND = "signature-manage"
+_SUBJECTS = {
+    CONFIRM_KIND: ("confirm", "Please confirm your signature: %(title)s"),
+    MANAGE_KIND: ("manage", "Your signature on: %(title)s"),
+}
 
 
 def signer_link(signature: Signature, purpose: str) -> str:
-    """An absolute link for an email: confirm, or manage (update or withdraw)."""
+    """An absolute link for an email: confirm, or manage (update or withdraw).
+
+    Built from the URL map, not the request, so a worker without a request can build it.
+    """
     token = make_token(current_app.config["SECRET_KEY"], signature, purpose)
     endpoint = "campaigns.confirm_view" if purpose == CONFIRM else "campaigns.manage"
-    path = url_for(endpoint, slug=signature.campaign.slug, token=token)
+    adapter = current_app.url_map.bind("localhost")
+    path = adapter.build(endpoint, {"slug": signature.campaign.slug, "token": token})
     return current_app.config["BASE_URL"].rstrip("/") + path
 
 
-def _queue(signature: Signature, template: str, subject: str, kind: str) -> None:
-    """Queue one message to the signer; the caller commits."""
-
+def compose_signer_mail(signature: Signature, kind: str) -> Composed:
+    """The message to a signer, in the language they signed in."""
+    template, subject = _SUBJECTS[kind]
     context = {
         "signature": signature,
         "campaign": signature.campaign,
@@ -30,25 +50,41 @@ def _queue(signature: Signature, template: str, subject: str, kind: str) -> None
         "manage_link": signer_link(signature, MANAGE),
     }
     language = signature.language or signature.campaign.language or "en"
-    with force_locale(language):  # the language they signed in
-        queue_message(
-            db.session,
-            to=signature.email,
+    with force_locale(language):
+        return Composed(
             subject=_(subject, title=signature.campaign.text_in(language).title),
             text=render_template(f"campaigns/email/{template}.txt", **context),
             html=render_template(f"campaigns/email/{template}.html", **context),
-            kind=kind,
         )
+
+
+def _composer(kind: str):  # noqa: ANN202 - a decorator's product
+    def compose(session: Session, args: Mapping) -> Composed | None:
+        signature = session.get(Signature, args.get("signature"))
+        if signature is None or not signature.email_normalized:  # erased since it was queued
+            return None
+        return compose_signer_mail(signature, kind)
+
+    return register_composer(kind)(compose)
+
+
+_composer(CONFIRM_KIND)
+_composer(MANAGE_KIND)
+
+
+def _queue(signature: Signature, kind: str) -> None:
+    """Queue one message to the signer, to be written when sent; the caller commits."""
+    queue_message(db.session, to=signature.email, subject="", text="", kind=kind,
+                  composer=kind, compose_args={"signature": signature.id})  # fmt: skip
 
 
 def queue_confirmation(signature: Signature) -> None:
     """Ask the signer to confirm (every email also carries the link to withdraw)."""
-    _queue(signature, "confirm", "Please confirm your signature: %(title)s", "signature-confirm")
+    _queue(signature, CONFIRM_KIND)
 
 
 def send_manage_link(signature: Signature) -> None:
     """This address signed before: offer to update or withdraw, never a second signature."""
-
-    _queue(signature, "manage", "Your signature on: %(title)s", "signature-manage")
+    _queue(signature, MANAGE_KIND)
     db.session.commit()
     deliver_soon()

@@ -6,7 +6,7 @@ import logging
 import secrets
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.headerregistry import Address
@@ -29,7 +29,9 @@ from toolkit.mail.models import MessageStatus, OutboxMessage
 
 __all__ = [
     "DeliveryReport",
+    "Composed",
     "OutboxError",
+    "compose",
     "count_by_status",
     "count_failed",
     "deliver_message",
@@ -38,6 +40,7 @@ __all__ = [
     "format_address",
     "list_messages",
     "queue_message",
+    "register_composer",
     "requeue_message",
     "wait_for_deliveries",
 ]
@@ -93,8 +96,14 @@ def queue_message(
     kind: str = "",
     attachments: Sequence[tuple[str, str, bytes]] = (),
     not_before: datetime | None = None,
+    composer: str | None = None,
+    compose_args: Mapping | None = None,
 ) -> OutboxMessage:
     """Add a message to the session; the caller commits it with the change that causes it.
+
+    With ``composer`` (a name given to ``register_composer``) the subject and bodies are
+    written by that function just before sending, from ``compose_args`` (JSON): a busy form
+    then only inserts a row, and the sender does the writing.
 
     ``not_before`` holds a message back until then (a batch to governments is spread out so
     that no mail server takes it for a flood).
@@ -119,6 +128,8 @@ def queue_message(
         text_body=text,
         html_body=html or None,
         attachments=[encode_attachment(*item) for item in attachments],
+        composer=composer,
+        compose_args=dict(compose_args) if compose_args is not None else None,
         status=MessageStatus.QUEUED.value,
         attempts=0,
         next_attempt_at=not_before or utcnow(),
@@ -126,6 +137,52 @@ def queue_message(
     )
     session.add(message)
     return message
+
+
+# --- composing when sent -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Composed:
+    """What a composer wrote: the subject and the bodies."""
+
+    subject: str
+    text: str
+    html: str | None = None
+
+
+Composer = Callable[[Session, Mapping], "Composed | None"]
+_composers: dict[str, Composer] = {}
+
+
+def register_composer(name: str) -> Callable[[Composer], Composer]:
+    """Name a function that writes a message when it is sent (returns None: nothing to send)."""
+
+    def decorate(function: Composer) -> Composer:
+        _composers[name] = function
+        return function
+
+    return decorate
+
+
+def compose(session: Session, message: OutboxMessage) -> bool:
+    """Write a deferred message's subject and bodies; False when there is nothing to send.
+
+    Runs in an app context (the sender's); links are built from BASE_URL. The text is kept on
+    the message, so a retry sends the same words and an admin sees what was sent.
+    """
+    if not message.composer or message.text_body:
+        return True
+    function = _composers.get(message.composer)
+    if function is None:
+        raise OutboxError(f"no composer named {message.composer!r} is registered")
+    composed = function(session, message.compose_args or {})
+    if composed is None:
+        return False
+    message.subject = " ".join(composed.subject.split())
+    message.text_body = composed.text
+    message.html_body = composed.html or None
+    return True
 
 
 # --- delivering --------------------------------------------------------------------------
@@ -202,6 +259,9 @@ def _attempt(
     if not message.message_id:  # kept across retries (committed with the outcome below)
         message.message_id = make_message_id(config)
     try:
+        if not compose(session, message):
+            gone = "not sent: what it was about no longer exists"
+            return _failed_attempt(session, message, config, now, gone, True)
         delivered = courier.deliver(message, now=now)
     except DeliveryError as exc:
         return _failed_attempt(session, message, config, now, exc.reason, exc.permanent)
