@@ -8,17 +8,17 @@ the two inserts.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from toolkit.campaigns.models import Signature
-from toolkit.campaigns.signing import CONFIRM, MANAGE, make_token
+from toolkit.campaigns.signing import CONFIRM, MANAGE, canonical_email, find_signature, make_token
 from toolkit.extensions import db
+from toolkit.mail.models import OutboxMessage
 from toolkit.mail.outbox import Composed, deliver_soon, queue_message, register_composer
+from toolkit.validation import normalize_email
 
 CONFIRM_KIND = "signature-confirm"
 MANAGE_KIND = "signature-manage"
@@ -59,9 +59,16 @@ def compose_signer_mail(signature: Signature, kind: str) -> Composed:
 
 
 def _composer(kind: str):  # noqa: ANN202 - a decorator's product
-    def compose(session: Session, args: Mapping) -> Composed | None:
-        signature = session.get(Signature, args.get("signature"))
-        if signature is None or not signature.email_normalized:  # erased since it was queued
+    def compose(session: Session, message: OutboxMessage) -> Composed | None:
+        """The signature is found by campaign and address (the queued row holds no other
+        personal data); an address erased since then finds nothing, and nothing is sent."""
+        campaign_id = (message.compose_args or {}).get("campaign")
+        try:
+            address = canonical_email(normalize_email(message.to_addresses))
+        except ValueError:
+            return None
+        signature = find_signature(session, campaign_id, address)
+        if signature is None or signature.email_normalized != address:
             return None
         return compose_signer_mail(signature, kind)
 
@@ -73,9 +80,12 @@ _composer(MANAGE_KIND)
 
 
 def _queue(signature: Signature, kind: str) -> None:
-    """Queue one message to the signer, to be written when sent; the caller commits."""
+    """Queue one message to the signer, to be written when sent; the caller commits.
+
+    Needs no id: the signing request queues it before the signature's own insert.
+    """
     queue_message(db.session, to=signature.email, subject="", text="", kind=kind,
-                  composer=kind, compose_args={"signature": signature.id})  # fmt: skip
+                  composer=kind, compose_args={"campaign": signature.campaign_id})  # fmt: skip
 
 
 def queue_confirmation(signature: Signature) -> None:

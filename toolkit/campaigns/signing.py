@@ -95,7 +95,9 @@ def sign(
 
     The unique constraint decides between simultaneous requests with the same email: the
     loser's insert fails, is rolled back, and it gets the winner's signature. ``on_created``
-    runs before the commit (to queue the confirmation mail in the same transaction).
+    runs before the insert (to queue the confirmation mail in the same transaction): both rows
+    then go to the database in one flush, so SQLite's write lock is held for the two inserts
+    and the commit, with no other work in between.
     """
     reason = signing_closed_reason(campaign, now)
     if reason:
@@ -111,7 +113,6 @@ def sign(
     signature = _new_signature(campaign, details, ip, now)
     session.add(signature)
     try:
-        session.flush()
         if on_created is not None:
             on_created(signature)
         session.commit()

@@ -151,12 +151,13 @@ class Composed:
     html: str | None = None
 
 
-Composer = Callable[[Session, Mapping], "Composed | None"]
+Composer = Callable[[Session, OutboxMessage], "Composed | None"]
 _composers: dict[str, Composer] = {}
 
 
 def register_composer(name: str) -> Callable[[Composer], Composer]:
-    """Name a function that writes a message when it is sent (returns None: nothing to send)."""
+    """Name a function that writes a message when it is sent, from the queued row (its
+    ``compose_args`` and addresses); it returns None when there is nothing to send any more."""
 
     def decorate(function: Composer) -> Composer:
         _composers[name] = function
@@ -176,7 +177,7 @@ def compose(session: Session, message: OutboxMessage) -> bool:
     function = _composers.get(message.composer)
     if function is None:
         raise OutboxError(f"no composer named {message.composer!r} is registered")
-    composed = function(session, message.compose_args or {})
+    composed = function(session, message)
     if composed is None:
         return False
     message.subject = " ".join(composed.subject.split())
