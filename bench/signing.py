@@ -4,7 +4,8 @@ Run by hand (`.venv/bin/python bench/signing.py [--workers 4] [--mail worker|bac
 BENCH_THREADS=4 threads per gunicorn worker; BENCH_NO_WORKER=1 leaves the confirmation mails
 queued, to see intake alone); it stops by itself and talks to 127.0.0.1 only.
 
-1. Intake: the toolkit's /campaigns/<slug>/sign under gunicorn on SQLite, with 16 and 64
+1. Intake: the toolkit's /campaigns/<slug>/sign under gunicorn on SQLite (or, with
+   --database postgresql, on a scratch PostgreSQL database), with 16 and 64
    concurrent clients, beside a bare Flask endpoint that only inserts a row into the same
    database (bench/bare_app.py). Goal: a ratio of at least 0.5, zero errors, and the database
    holding exactly one row per distinct email sent (none lost, none duplicated).
@@ -79,11 +80,19 @@ class Client:
             page = response.read().decode()
             cookies = response.msg.get_all("Set-Cookie") or []
             self.cookie = next((c.split(";")[0] for c in cookies if c.startswith("session=")), "")
-            self.token = CSRF_RE.search(page).group(1)
+            found = CSRF_RE.search(page)  # the public signing form carries none
+            self.token = found.group(1) if found else ""
 
     def post(self, path: str, fields: dict) -> int:
-        body = urllib.parse.urlencode({**fields, "csrf_token": self.token})
-        headers = {"Content-Type": "application/x-www-form-urlencoded", "Cookie": self.cookie}
+        body = urllib.parse.urlencode(
+            {**fields, **({"csrf_token": self.token} if self.token else {})}
+        )
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Sec-Fetch-Site": "same-origin",
+        }
+        if self.cookie:
+            headers["Cookie"] = self.cookie
         for attempt in (1, 2):
             try:
                 self.connection.request("POST", path, body, headers)
@@ -135,18 +144,58 @@ def mail_worker(env: dict) -> subprocess.Popen:
                             stdout=subprocess.DEVNULL)  # fmt: skip
 
 
-def unsent(database: Path) -> int:
-    with sqlite3.connect(database, timeout=30) as db:
-        return db.execute("SELECT count(*) FROM outbox_messages WHERE status != 'sent'").fetchone()[
-            0
-        ]
+class Database:
+    """The benchmark's database: a SQLite file, or a scratch PostgreSQL database."""
+
+    def __init__(self, kind: str, work: Path, admin_url: str) -> None:
+        self.kind = kind
+        if kind == "sqlite":
+            self.path = work / "toolkit.sqlite3"
+            self.url = f"sqlite:///{self.path}"
+            return
+        import psycopg
+
+        self.name = f"toolkit_bench_{os.getpid()}_{int(time.time())}"
+        self.admin = admin_url.replace("postgresql+psycopg://", "postgresql://")
+        with psycopg.connect(self.admin, autocommit=True) as db:
+            db.execute(f'CREATE DATABASE "{self.name}"')
+        self.url = admin_url.rsplit("/", 1)[0] + "/" + self.name
+
+    def query(self, sql: str, params: tuple = ()) -> list[tuple]:
+        if self.kind == "sqlite":
+            with sqlite3.connect(self.path, timeout=30) as db:
+                return db.execute(sql, params).fetchall()
+        import psycopg
+
+        with psycopg.connect(self.url.replace("postgresql+psycopg://", "postgresql://")) as db:
+            return db.execute(sql.replace("?", "%s"), params).fetchall()
+
+    def drop(self) -> None:
+        if self.kind == "postgresql":
+            import psycopg
+
+            with psycopg.connect(self.admin, autocommit=True) as db:
+                db.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+
+def unsent(database: Database) -> int:
+    return database.query("SELECT count(*) FROM outbox_messages WHERE status != 'sent'")[0][0]
 
 
 def intake(args: argparse.Namespace, work: Path) -> None:
-    database = work / "toolkit.sqlite3"
-    env = {**os.environ, "TOOLKIT_DATABASE_URL": f"sqlite:///{database}",
+    database = Database(args.database, work, args.admin_url)
+    try:
+        _intake(args, work, database)
+    finally:
+        database.drop()
+
+
+def _intake(args: argparse.Namespace, work: Path, database: Database) -> None:
+    env = {**os.environ, "TOOLKIT_DATABASE_URL": database.url,
            "TOOLKIT_SECRET_KEY": "bench", "TOOLKIT_RATELIMIT_ENABLED": "false",
-           "TOOLKIT_OUTBOX_DIR": str(work / "outbox"), "BENCH_DATABASE": str(database),
+           "TOOLKIT_OUTBOX_DIR": str(work / "outbox"),
+           "BENCH_DATABASE": str(getattr(database, "path", "")),
+           "BENCH_DATABASE_URL": database.url if args.database == "postgresql" else "",
            "TOOLKIT_MAIL_DELIVERY": args.mail}  # fmt: skip
     for command in (["db", "upgrade"], ["data", "load"]):
         subprocess.run([str(BIN / "toolkit"), *command], env=env, check=True, capture_output=True)
@@ -158,7 +207,7 @@ def intake(args: argparse.Namespace, work: Path) -> None:
                         "--title", "Bench", "--text-file", str(text), "--goal", "100000", "--open"],
                        env=env, check=True, capture_output=True)  # fmt: skip
 
-    print(f"intake on SQLite, gunicorn {args.workers} workers x {THREADS} threads, "
+    print(f"intake on {'SQLite' if args.database == 'sqlite' else 'PostgreSQL'}, gunicorn {args.workers} workers x {THREADS} threads, "
           f"{args.per_client} signatures per client, mail delivery: {args.mail}")  # fmt: skip
     for kind, clients in [
         (kind, clients) for kind in args.kinds.split(",") for clients in (16, 64)
@@ -182,10 +231,9 @@ def intake(args: argparse.Namespace, work: Path) -> None:
             stop(server)
             if worker:
                 stop(worker)
-        with sqlite3.connect(database) as db:
-            stored = {row[0] for row in db.execute(
-                "SELECT email_normalized FROM signatures WHERE email_normalized LIKE ?",
-                (f"{prefix}-%",))}  # fmt: skip
+        stored = {row[0] for row in database.query(
+            "SELECT email_normalized FROM signatures WHERE email_normalized LIKE ?",
+            (f"{prefix}-%",))}  # fmt: skip
         toolkit_rate = len(sent) / seconds
 
         port = free_port()
@@ -258,6 +306,11 @@ def main() -> None:
                              "deployment); background: threads in the web processes")  # fmt: skip
     parser.add_argument("--kinds", default="sign-on,petition",
                         help="which campaigns to sign: sign-on, petition, or both")  # fmt: skip
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite",
+                        help="postgresql: a scratch database made through --admin-url")  # fmt: skip
+    parser.add_argument(
+        "--admin-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+    )
     parser.add_argument("--skip-intake", action="store_true")
     parser.add_argument("--skip-letter", action="store_true")
     args = parser.parse_args()
