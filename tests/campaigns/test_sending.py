@@ -8,6 +8,7 @@ import io
 import re
 from io import BytesIO
 
+import pytest
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
@@ -23,6 +24,12 @@ from toolkit.mail.outbox import wait_for_deliveries
 
 ADDRESSEES = {"KE": "Eng. Wanjiru Kamau", "SN": "Mme Awa Ndiaye", "BR": "Sr. João Silva"}
 BATCH_RE = re.compile(r'name="batch" type="hidden" value="([^"]+)"')
+
+
+@pytest.fixture(autouse=True)
+def jobs_dir(app, tmp_path) -> None:
+    """The sending jobs' files go to the test's folder, never the real instance folder."""
+    app.config["JOBS_DIR"] = str(tmp_path / "jobs")
 
 
 def setup_campaign(app) -> None:
@@ -201,3 +208,44 @@ def test_only_the_campaigns_organizers_may_send(app, client):
         "csrf_token": csrf_token(client, "/admin/")})  # fmt: skip
     assert response.status_code == 403
     assert not re.search(r"/send", client.get("/campaigns/open-the-itu").get_data(as_text=True))
+
+
+def test_a_sending_run_again_queues_no_second_message(app, client, smtp_server):  # noqa: F811
+    """A job retried after its worker died runs from the start: countries already queued are
+    not queued again, and a country left half-way (no message, still preparing) gets one."""
+    from toolkit.campaigns.models import DeliveryStatus
+    from toolkit.campaigns.sending import _deliver
+    from toolkit.jobs import get_job, start_job
+    from toolkit.mail.models import OutboxMessage
+
+    mail_config(app, smtp_server)
+    app.config["MAIL_BATCH_INTERVAL"] = 0
+    setup_campaign(app)
+    login(client, "org@example.org")
+    page = review(client, "KE, SN, BR").get_data(as_text=True)
+    confirm(client, page, "KE, SN, BR")
+    assert len(smtp_server.wait_for(3)) == 3
+    with app.app_context():
+        rows = db.session.scalars(select(Delivery).order_by(Delivery.country)).all()
+        batch, campaign_id = rows[0].batch, rows[0].campaign_id
+        # As a worker killed between two countries leaves it: SN has no message yet.
+        senegal = next(row for row in rows if row.country == "SN")
+        db.session.delete(db.session.get(OutboxMessage, senegal.outbox_message_id))
+        senegal.outbox_message_id, senegal.status = None, DeliveryStatus.PREPARING.value
+        db.session.commit()
+
+    job_id = start_job(app, "campaign-send", _deliver, campaign_id, batch, "coalition@example.org")
+    assert wait_for_jobs(60) and wait_for_deliveries(30)
+    assert get_job(app, job_id).state == "done"
+    messages = smtp_server.wait_for(4)
+    assert sorted(str(m["To"]) for m in messages) == [
+        "itu@gov-br.example", "itu@gov-ke.example", "itu@gov-sn.example", "itu@gov-sn.example"
+    ]  # fmt: skip
+    start_job(app, "campaign-send", _deliver, campaign_id, batch, "coalition@example.org")
+    assert wait_for_jobs(60) and wait_for_deliveries(30)
+    client.get("/admin/campaigns/open-the-itu/deliveries")  # brings statuses up to date
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 3
+        statuses = {row.country: row.status for row in db.session.scalars(select(Delivery))}
+    assert statuses == {"BR": "sent", "KE": "sent", "SN": "sent"}
+    assert len(smtp_server.messages) == 4  # the three first, and Senegal's once more

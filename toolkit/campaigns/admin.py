@@ -407,7 +407,7 @@ def _letters_job_or_404(campaign: Campaign, job_id: str):  # noqa: ANN202 - a to
 def letters(slug: str) -> str | Response | tuple[str, int]:
     """Batch letters: choose the countries and language, then build them in the background."""
     from toolkit.campaigns.letters import signatory_count, signatory_countries  # noqa: PLC0415
-    from toolkit.jobs import start_job  # noqa: PLC0415
+    from toolkit.jobs import JobError, start_job  # noqa: PLC0415
     from toolkit.letters.batch import BatchError, select_countries  # noqa: PLC0415
 
     campaign = _managed_or_403(slug)
@@ -429,16 +429,18 @@ def letters(slug: str) -> str | Response | tuple[str, int]:
         else:
             app = current_app._get_current_object()  # type: ignore[attr-defined]
             chosen, campaign_id = [state.iso2 for state in states], campaign.id
-            job_id = start_job(
-                app, f"campaign-letters:{campaign_id}",
-                lambda context: _letters_job(context, campaign_id, chosen, language),
-                owner=str(current_user.id),
-            )  # fmt: skip
-            record(db.session, "campaigns.letters", actor=current_user, target=campaign,
-                   details={"countries": spec, "letters": len(chosen), "language": language,
-                            "job": job_id})  # fmt: skip
-            db.session.commit()
-            return redirect(url_for("campaigns.admin.letters_job", slug=slug, job_id=job_id))
+            try:
+                job_id = start_job(app, f"campaign-letters:{campaign_id}", _letters_job,
+                                   campaign_id, chosen, language,
+                                   owner=str(current_user.id))  # fmt: skip
+            except JobError as exc:
+                error = _("The letters could not be started: %(error)s", error=str(exc))
+            else:
+                record(db.session, "campaigns.letters", actor=current_user, target=campaign,
+                       details={"countries": spec, "letters": len(chosen),
+                                "language": language, "job": job_id})  # fmt: skip
+                db.session.commit()
+                return redirect(url_for("campaigns.admin.letters_job", slug=slug, job_id=job_id))
     page = render_template(
         "campaigns/admin/letters.html", campaign=campaign, choices=_country_choices(),
         choice=choice, codes=codes, language=language, languages=LETTER_LANGUAGES,
@@ -451,11 +453,13 @@ def letters(slug: str) -> str | Response | tuple[str, int]:
 @organizer_required
 def letters_job(slug: str, job_id: str) -> str:
     """The batch's progress (the page reloads itself), then the download and any failures."""
+    from toolkit.jobs import job_result_path  # noqa: PLC0415
     from toolkit.letters.batch import read_index  # noqa: PLC0415
 
     campaign = _managed_or_403(slug)
     job = _letters_job_or_404(campaign, job_id)
-    rows = read_index(job.result_path) if job.state == "done" and job.result_path else []
+    path = job_result_path(current_app._get_current_object(), job)  # type: ignore[attr-defined]
+    rows = read_index(path) if path is not None else []
     return render_template("campaigns/admin/letters_job.html", campaign=campaign, job=job,
                            rows=rows, failed=[r for r in rows if r["status"] != "ok"])  # fmt: skip
 
@@ -464,18 +468,19 @@ def letters_job(slug: str, job_id: str) -> str:
 @organizer_required
 def letters_download(slug: str, job_id: str) -> Response:
     """The batch's ZIP, for the campaign's organizers only."""
-    from pathlib import Path  # noqa: PLC0415
-
     from flask import send_file  # noqa: PLC0415
+
+    from toolkit.jobs import job_result_path  # noqa: PLC0415
 
     campaign = _managed_or_403(slug)
     job = _letters_job_or_404(campaign, job_id)
-    if job.state != "done" or not job.result_path or not Path(job.result_path).is_file():
+    path = job_result_path(current_app._get_current_object(), job)  # type: ignore[attr-defined]
+    if path is None:
         abort(404)
     record(db.session, "campaigns.letters_download", actor=current_user, target=campaign,
            details={"job": job.id})  # fmt: skip
     db.session.commit()
-    response = send_file(job.result_path, mimetype="application/zip", as_attachment=True,
+    response = send_file(path, mimetype="application/zip", as_attachment=True,
                          download_name=f"{campaign.slug}-letters.zip")  # fmt: skip
     response.headers["Cache-Control"] = "no-store"
     return response

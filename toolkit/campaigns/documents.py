@@ -1,17 +1,18 @@
 """The final letter as a PDF: small ones at once, long ones built in the background and kept.
 
 A kept PDF is named by the fingerprint of its signatory list, so it is reused until the
-signatures change, and a changed list is never served from an old file.
+signatures change, and a changed list is never served from an old file. A long one is a job
+(toolkit.jobs) keyed by that name: one build however many people ask, on whichever machine
+runs it; each app machine keeps its own copy of the result in DOCUMENTS_DIR.
 """
 
 from __future__ import annotations
 
-import logging
 import os
-import threading
-import time
+import shutil
+import tempfile
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from flask import current_app
@@ -26,16 +27,14 @@ from toolkit.campaigns.final_letter import (
 )
 from toolkit.campaigns.models import Campaign, CampaignKind
 from toolkit.documents.html import final_letter_html, petition_html
-from toolkit.documents.pdf import PdfError, render_pdf
+from toolkit.documents.pdf import render_pdf
 from toolkit.extensions import db
+from toolkit.jobs import Job, JobContext, JobError, find_job, get_job, job_result_path, start_job
 from toolkit.markup import render_markdown
-
-log = logging.getLogger(__name__)
 
 SYNC_LIMIT = 2000  # more signatories than this: build in the background
 SECONDS_PER_1000 = 1.2  # measured by bench/signing.py on a 2-core machine; for the estimate
-_building: dict[str, tuple[threading.Thread, float]] = {}
-_lock = threading.Lock()
+PDF_KIND = "final-letter-pdf"
 
 
 @dataclass(frozen=True)
@@ -46,8 +45,9 @@ class PdfResult:
     total: int
     building: bool = False
     error: str = ""
-    elapsed: float = 0.0  # seconds since the build started
+    elapsed: float = 0.0  # seconds since the build started (0 while it waits for a worker)
     estimate: float = 0.0  # seconds the whole build is expected to take
+    job: Job | None = None  # the build's job, with its state and attempts
 
     @property
     def percent(self) -> int:
@@ -96,7 +96,8 @@ def _write(path: Path, html: str, timeout: float) -> None:
 def final_letter_pdf(campaign: Campaign, language: str) -> PdfResult:
     """The final letter's PDF path, building it now or in the background as its size needs."""
     html, total, fingerprint = build_html(campaign, language)
-    path = _folder() / f"{campaign.slug}-{fingerprint}.pdf"
+    name = f"{campaign.slug}-{fingerprint}.pdf"
+    path = _folder() / name
     if path.exists():
         return PdfResult(path, total)
     timeout = current_app.config["PDF_TIMEOUT"]
@@ -104,28 +105,49 @@ def final_letter_pdf(campaign: Campaign, language: str) -> PdfResult:
         _write(path, html, timeout)
         return PdfResult(path, total)
     estimate = max(total / 1000 * SECONDS_PER_1000, 1.0)
-    with _lock:
-        thread, started = _building.get(str(path), (None, time.monotonic()))
-        if thread is None or not thread.is_alive():
-            error_file = path.with_suffix(".error")
-            if error_file.exists():
-                return PdfResult(None, total, error=error_file.read_text())
-            thread = threading.Thread(
-                target=_build_in_background, args=(path, html, max(timeout, 600)), daemon=True
-            )
-            started = time.monotonic()
-            _building[str(path)] = (thread, started)
-            thread.start()
-    elapsed = time.monotonic() - started
-    return PdfResult(None, total, building=True, elapsed=elapsed, estimate=estimate)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    key = f"pdf:{name}"
+    job = find_job(app, key)
+    if job is not None and job.state == "done":
+        built = job_result_path(app, job)
+        if built is not None:
+            _keep(built, path)
+            return PdfResult(path, total)
+        job = None  # its result is gone (expired): build it again
+    if job is not None and job.state == "failed":
+        return PdfResult(None, total, error=job.error, job=job)
+    if job is None:
+        try:
+            job_id = start_job(app, PDF_KIND, build_pdf, html, name, max(timeout, 600), key=key)
+        except JobError as exc:
+            return PdfResult(None, total, error=str(exc))
+        job = get_job(app, job_id)
+    elapsed = 0.0
+    if job is not None and job.state == "running" and job.started_at is not None:
+        elapsed = (datetime.now(UTC) - job.started_at).total_seconds()
+    return PdfResult(None, total, building=True, elapsed=elapsed, estimate=estimate, job=job)
 
 
-def _build_in_background(path: Path, html: str, timeout: float) -> None:
+def build_pdf(context: JobContext, html: str, name: str, timeout: float) -> str:
+    """The job that renders a long final letter (in any worker); its result is the PDF."""
+    context.progress(0, 1, "rendering")
+    path = context.result_file(name)
+    _write(path, html, timeout)
+    context.progress(1, 1, "rendered")
+    return str(path)
+
+
+def _keep(built: Path, path: Path) -> None:
+    """Copy a job's PDF into DOCUMENTS_DIR under its fingerprint name, in one step."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    os.close(handle)
     try:
-        _write(path, html, timeout)
-    except PdfError as exc:
-        log.error("final letter %s failed: %s", path.name, exc)
-        path.with_suffix(".error").write_text(str(exc))
+        shutil.copyfile(built, temporary)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 def build_document(

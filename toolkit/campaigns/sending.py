@@ -45,7 +45,7 @@ from toolkit.contacts.models import MemberState
 from toolkit.exports.writers import export_chunks
 from toolkit.extensions import db
 from toolkit.forms import email_address
-from toolkit.jobs import JobContext, get_job, start_job
+from toolkit.jobs import JobContext, JobError, get_job, start_job
 from toolkit.letters.batch import BatchError, select_countries
 
 
@@ -127,10 +127,16 @@ def send(slug: str) -> str | tuple[str, int]:
 
 
 def _deliver(context: JobContext, campaign_id: int, batch: str, reply_to: str) -> None:
-    """The background part: render each country's letter, then queue its message."""
+    """The background part: render each country's letter, then queue its message.
+
+    A job, so it may run again after a worker died: only the countries still being prepared
+    are taken, and each one's message is queued in the same commit that marks it queued, so
+    no country gets a second message.
+    """
     from toolkit.campaigns.delivery import complete_delivery  # noqa: PLC0415
     from toolkit.campaigns.letters import campaign_letters  # noqa: PLC0415
     from toolkit.documents.pdf import render_many  # noqa: PLC0415
+    from toolkit.mail.outbox import deliver_soon  # noqa: PLC0415
 
     campaign = db.session.get(Campaign, campaign_id)
     rows = db.session.scalars(
@@ -138,6 +144,10 @@ def _deliver(context: JobContext, campaign_id: int, batch: str, reply_to: str) -
             Delivery.batch == batch, Delivery.status == DeliveryStatus.PREPARING.value
         )
     ).all()
+    if not rows:  # a run again after every country was queued: nothing is left to do
+        context.progress(0, 0, _("Queued: the outbox sends them one by one"))
+        deliver_soon()
+        return
     codes = {row.country for row in rows}
     states = db.session.scalars(select(MemberState).where(MemberState.iso2.in_(codes))).all()
     total = len(rows) * 2
@@ -157,8 +167,6 @@ def _deliver(context: JobContext, campaign_id: int, batch: str, reply_to: str) -
         interval=float(current_app.config["MAIL_BATCH_INTERVAL"]),
     )  # fmt: skip
     context.progress(total, total, _("Queued: the outbox sends them one by one"))
-    from toolkit.mail.outbox import deliver_soon  # noqa: PLC0415
-
     deliver_soon()
 
 
@@ -184,11 +192,29 @@ def send_confirm(slug: str) -> Response | tuple[str, int]:
                     "resend": form.resend.data, "skipped": len(rows) - to_send})  # fmt: skip
     db.session.commit()
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    batch, reply_to, campaign_id = form.batch.data, form.reply_to.data, campaign.id
-    job = start_job(app, "campaign-send",
-                    lambda context: _deliver(context, campaign_id, batch, reply_to),
-                    owner=str(current_user.id))  # fmt: skip
+    batch = form.batch.data
+    try:
+        job = start_job(app, "campaign-send", _deliver, campaign.id, batch, form.reply_to.data,
+                        owner=str(current_user.id))  # fmt: skip
+    except JobError as exc:
+        _not_started(batch, str(exc))
+        flash(_("The sending could not be started: %(error)s", error=str(exc)))
+        return redirect(url_for("campaigns.admin.deliveries_view", slug=slug))
     return redirect(url_for("campaigns.admin.deliveries_view", slug=slug, job=job))
+
+
+def _not_started(batch: str, error: str) -> None:
+    """A run whose job could not be queued: its countries are failed, with the reason, so the
+    organizer can send again (nothing was sent)."""
+    rows = db.session.scalars(
+        select(Delivery).where(
+            Delivery.batch == batch, Delivery.status == DeliveryStatus.PREPARING.value
+        )
+    )
+    for row in rows:
+        row.status = DeliveryStatus.FAILED.value
+        row.reason = f"not started: {error}"[:500]
+    db.session.commit()
 
 
 @bp.get("/<slug>/deliveries")

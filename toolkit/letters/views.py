@@ -33,7 +33,7 @@ from toolkit.events.catalog import get_event, list_events
 from toolkit.extensions import db
 from toolkit.i18n import current_language
 from toolkit.letters.catalog import Catalog, LetterTemplate, get_catalog
-from toolkit.letters.compose import Letter, LetterError, NotFound, compose_letter
+from toolkit.letters.compose import Letter, LetterError, NotFound, SenderDetails, compose_letter
 from toolkit.letters.fill import LetterFillError
 from toolkit.letters.forms import SENDER_FIELDS, build_letter_form, letter_request
 
@@ -278,13 +278,21 @@ def _org_upload() -> dict[str, str] | str:
 
 
 def _batch_job(context, slug: str, request_values: dict, codes: list[str]) -> str:  # noqa: ANN001
-    """The background part: compose each country's letter, render on every core, zip."""
+    """The background part: compose each country's letter, render on every core, zip.
+
+    A job (toolkit.jobs): its arguments are JSON, the sender a dict and the date ISO text.
+    """
+    from datetime import date  # noqa: PLC0415
+
     from toolkit.contacts.models import MemberState  # noqa: PLC0415
     from toolkit.letters.batch import make_batch, template_letters  # noqa: PLC0415
 
+    values = dict(request_values)
+    values["sender"] = SenderDetails(**values["sender"])
+    values["letter_date"] = date.fromisoformat(values["letter_date"])
     states = [db.session.get(MemberState, code) for code in codes]
     context.progress(0, len(states), "composing")
-    letters = template_letters(db.session, _catalog(), slug, countries=states, **request_values)
+    letters = template_letters(db.session, _catalog(), slug, countries=states, **values)
     path = context.result_file(f"{slug}-letters.zip")
     report = make_batch(
         letters, path, workers=current_app.config.get("BATCH_WORKERS"),
@@ -310,12 +318,14 @@ def _batch_job_or_404(job_id: str):  # noqa: ANN202 - a toolkit.jobs.Job
 @organizer_required
 def batch() -> str | Response | tuple[str, int]:
     """Batch letters: a template, the sender (typed or ORG.json) and the countries; a ZIP."""
+    from dataclasses import asdict  # noqa: PLC0415
+
     from flask import redirect, url_for  # noqa: PLC0415
     from flask_login import current_user  # noqa: PLC0415
     from werkzeug.datastructures import MultiDict  # noqa: PLC0415
 
     from toolkit.accounts.audit import record  # noqa: PLC0415
-    from toolkit.jobs import start_job  # noqa: PLC0415
+    from toolkit.jobs import JobError, start_job  # noqa: PLC0415
     from toolkit.letters.batch import BatchError, known_regions, select_countries  # noqa: PLC0415
 
     targets = _batch_targets()
@@ -351,20 +361,23 @@ def batch() -> str | Response | tuple[str, int]:
             error = str(exc)
         else:
             letter = letter_request(template, form)
-            values = {"sender": letter.sender, "language": letter.language,
-                      "event": letter.event, "letter_date": letter.letter_date,
+            values = {"sender": asdict(letter.sender), "language": letter.language,
+                      "event": letter.event, "letter_date": letter.letter_date.isoformat(),
                       "fields": letter.fields, "own_words": letter.own_words}  # fmt: skip
             chosen = [state.iso2 for state in states]
             app = current_app._get_current_object()  # type: ignore[attr-defined]
-            job_id = start_job(app, BATCH_KIND,
-                               lambda context: _batch_job(context, slug, values, chosen),
-                               owner=str(current_user.id))  # fmt: skip
-            record(db.session, "letters.batch", actor=current_user,
-                   details={"template": slug, "countries": spec, "letters": len(chosen),
-                            "job": job_id})  # fmt: skip
-            db.session.commit()
-            _remember_sender(form)
-            return redirect(url_for("letters.batch_job", job_id=job_id))
+            try:
+                job_id = start_job(app, BATCH_KIND, _batch_job, slug, values, chosen,
+                                   owner=str(current_user.id))  # fmt: skip
+            except JobError as exc:
+                error = _("The letters could not be started: %(error)s", error=str(exc))
+            else:
+                record(db.session, "letters.batch", actor=current_user,
+                       details={"template": slug, "countries": spec, "letters": len(chosen),
+                                "job": job_id})  # fmt: skip
+                db.session.commit()
+                _remember_sender(form)
+                return redirect(url_for("letters.batch_job", job_id=job_id))
     page = render_template("letters/batch.html", targets=targets, template=template, form=form,
                            choices=choices, choice=choice, codes=codes, error=error)  # fmt: skip
     return (page, 422) if request.method == "POST" else page
@@ -374,10 +387,12 @@ def batch() -> str | Response | tuple[str, int]:
 @organizer_required
 def batch_job(job_id: str) -> str:
     """The batch's progress (the page reloads itself), then the download and any failures."""
+    from toolkit.jobs import job_result_path  # noqa: PLC0415
     from toolkit.letters.batch import read_index  # noqa: PLC0415
 
     job = _batch_job_or_404(job_id)
-    rows = read_index(job.result_path) if job.state == "done" and job.result_path else []
+    path = job_result_path(current_app._get_current_object(), job)  # type: ignore[attr-defined]
+    rows = read_index(path) if path is not None else []
     return render_template("letters/batch_job.html", job=job, rows=rows,
                            failed=[r for r in rows if r["status"] != "ok"])  # fmt: skip
 
@@ -386,14 +401,15 @@ def batch_job(job_id: str) -> str:
 @organizer_required
 def batch_download(job_id: str) -> Response:
     """The batch's ZIP, for the organizer who made it."""
-    from pathlib import Path  # noqa: PLC0415
-
     from flask import send_file  # noqa: PLC0415
 
+    from toolkit.jobs import job_result_path  # noqa: PLC0415
+
     job = _batch_job_or_404(job_id)
-    if job.state != "done" or not job.result_path or not Path(job.result_path).is_file():
+    path = job_result_path(current_app._get_current_object(), job)  # type: ignore[attr-defined]
+    if path is None:
         abort(404)
-    response = send_file(job.result_path, mimetype="application/zip", as_attachment=True,
+    response = send_file(path, mimetype="application/zip", as_attachment=True,
                          download_name="letters.zip")  # fmt: skip
     response.headers["Cache-Control"] = "no-store"
     return response
