@@ -19,6 +19,7 @@ from tests.smtp import body_text, mail_config, smtp_server  # noqa: F401
 from toolkit.extensions import db
 from toolkit.mail.models import MessageStatus, OutboxMessage
 from toolkit.mail.outbox import (
+    Composed,
     DeliveryReport,
     OutboxError,
     backoff,
@@ -28,6 +29,7 @@ from toolkit.mail.outbox import (
     deliver_soon,
     format_address,
     queue_message,
+    register_composer,
     wait_for_deliveries,
 )
 
@@ -374,6 +376,40 @@ def test_a_crashed_flushers_message_is_taken_again_after_ten_minutes(app, outbox
     assert flush(app, now=now, ignore_backoff=True) == DeliveryReport(sent=1)
     assert load(app, crashed).status == MessageStatus.SENT
     assert load(app, busy).status == MessageStatus.SENDING
+
+
+_leases: list[tuple[str, datetime]] = []
+
+
+@register_composer("test-lease-probe")
+def _lease_probe(session: Session, message: OutboxMessage) -> Composed:  # noqa: ARG001
+    """Writes the message while it is claimed, noting the claim as the sender sees it."""
+    _leases.append((message.status, utc(message.next_attempt_at)))
+    return Composed(subject="Probe", text="Written when sent.")
+
+
+def test_a_claim_lasts_the_configured_lease(app, outbox_dir):
+    """MAIL_LEASE_SECONDS: how long a flusher that died keeps its messages from the others."""
+    app.config["MAIL_LEASE_SECONDS"] = 30
+    _leases.clear()
+    message_id = queue(app, text="", composer="test-lease-probe", compose_args={})
+    now = datetime.now(UTC)
+    assert flush(app, now=now) == DeliveryReport(sent=1)
+    [(status, until)] = _leases
+    assert status == MessageStatus.SENDING
+    assert timedelta(seconds=30) <= until - now < timedelta(seconds=31)
+    assert load(app, message_id).subject == "Probe"
+
+
+def test_with_redis_unreachable_deliver_soon_logs_and_the_mail_waits(app, outbox_dir, caplog):
+    app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"
+    message_id = queue(app)
+    with app.test_request_context("/"):
+        deliver_soon()  # would queue a flush job for `toolkit worker`: Redis is away
+    assert wait_for_deliveries(1)  # and no thread was started instead
+    assert "could not start background delivery" in caplog.text
+    assert load(app, message_id).status == MessageStatus.QUEUED
+    app.extensions.pop("toolkit.redis").close()
 
 
 def test_deliver_soon_sends_in_the_background(app, smtp_server):  # noqa: F811

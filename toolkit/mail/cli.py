@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import signal
 import threading
 
@@ -15,7 +14,13 @@ from toolkit.db import utcnow
 from toolkit.extensions import db
 from toolkit.mail.delivery import destination
 from toolkit.mail.models import MessageStatus
-from toolkit.mail.outbox import OutboxError, deliver_message, deliver_pending, queue_message
+from toolkit.mail.outbox import (
+    OutboxError,
+    deliver_message,
+    deliver_pending,
+    deliver_until,
+    queue_message,
+)
 from toolkit.validation import normalize_email
 
 mail_cli = AppGroup("mail", help="The outbox: send queued messages, send a test message.")
@@ -69,7 +74,8 @@ def worker(interval: float | None) -> None:
     sent when the worker stops is finished first; one claimed by a worker that was killed is
     sent again after the claim expires.
     """
-    config = current_app.config
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    config = app.config
     wait = interval if interval is not None else float(config["MAIL_WORKER_INTERVAL"])
     stopping = threading.Event()
 
@@ -78,21 +84,8 @@ def worker(interval: float | None) -> None:
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     click.echo(f"mail worker: sending to {destination(config)}; stop with Ctrl-C")
-    sent = 0
     try:
-        while not stopping.is_set():
-            try:
-                report = deliver_pending(db.session, config, limit=100)
-            except SQLAlchemyError as exc:  # the database is away: say so, try again later
-                db.session.rollback()
-                logging.getLogger(__name__).warning("mail worker: %s", _database_error(exc))
-                stopping.wait(wait)
-                continue
-            finally:
-                db.session.remove()
-            sent += report.sent
-            if report.sent + report.retrying + report.failed == 0:
-                stopping.wait(wait)
+        sent = deliver_until(app, stopping, wait)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

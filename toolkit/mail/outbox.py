@@ -13,6 +13,7 @@ from email.headerregistry import Address
 
 from flask import Flask, current_app
 from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -37,7 +38,10 @@ __all__ = [
     "deliver_message",
     "deliver_pending",
     "deliver_soon",
+    "deliver_until",
+    "flush_outbox",
     "format_address",
+    "lease",
     "list_messages",
     "queue_message",
     "register_composer",
@@ -47,9 +51,11 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-# A flusher that has not finished a message in this time is taken to have crashed.
-LEASE = timedelta(minutes=10)
 MAX_BACKOFF_SECONDS = 3600
+# With Redis: set while a "flush the outbox" job waits in the queue, so a burst of requests
+# queues one flush, not one each; it expires in case that job is lost with a Redis restart.
+FLUSH_WAITING_KEY = "toolkit:outbox:flush-waiting"
+FLUSH_WAITING_SECONDS = 300
 
 
 class OutboxError(ValueError):
@@ -200,12 +206,20 @@ def _due(now: datetime, ignore_backoff: bool) -> ColumnElement[bool]:
     return or_(queued, abandoned)
 
 
-def _claim(session: Session, message_id: int, now: datetime, ignore_backoff: bool) -> bool:
+def lease(config: Mapping) -> timedelta:
+    """How long a claimed message is its flusher's (MAIL_LEASE_SECONDS): one not finished by
+    then is taken to have lost its flusher (a killed worker) and is sent again."""
+    return timedelta(seconds=float(config.get("MAIL_LEASE_SECONDS", 600)))
+
+
+def _claim(
+    session: Session, message_id: int, now: datetime, ignore_backoff: bool, held: timedelta
+) -> bool:
     """Take one message with a single conditional UPDATE: of two flushers, exactly one wins."""
     result = session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == message_id, _due(now, ignore_backoff))
-        .values(status=MessageStatus.SENDING.value, next_attempt_at=now + LEASE)
+        .values(status=MessageStatus.SENDING.value, next_attempt_at=now + held)
         .execution_options(synchronize_session=False)
     )
     session.commit()
@@ -213,14 +227,14 @@ def _claim(session: Session, message_id: int, now: datetime, ignore_backoff: boo
 
 
 def _claim_batch(
-    session: Session, ids: Sequence[int], now: datetime, ignore_backoff: bool
+    session: Session, ids: Sequence[int], now: datetime, ignore_backoff: bool, held: timedelta
 ) -> list[int]:
     """Take many messages with one UPDATE; the lease's end, unique to this flusher, marks them.
 
     Of two flushers racing for the same rows, each row goes to exactly one: the UPDATE is
     conditional, and each flusher then reads back only the rows carrying its own mark.
     """
-    mark = now + LEASE + timedelta(microseconds=secrets.randbelow(999_999) + 1)
+    mark = now + held + timedelta(microseconds=secrets.randbelow(999_999) + 1)
     session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id.in_(ids), _due(now, ignore_backoff))
@@ -339,7 +353,7 @@ def deliver_pending(
     outcomes: list[MessageStatus] = []
     if not ids:
         return DeliveryReport()
-    claimed = _claim_batch(session, ids, now, ignore_backoff)
+    claimed = _claim_batch(session, ids, now, ignore_backoff, lease(config))
     if not claimed:
         return DeliveryReport()
     with Courier(config) as courier:
@@ -353,7 +367,7 @@ def deliver_message(
 ) -> OutboxMessage | None:
     """Deliver one message now, backoff or not (for `toolkit mail test`); None if not queued."""
     now = _utc(now)
-    if not _claim(session, message_id, now, ignore_backoff=True):
+    if not _claim(session, message_id, now, ignore_backoff=True, held=lease(config)):
         return None
     with Courier(config) as courier:
         _attempt(session, message_id, config, courier, now)
@@ -425,20 +439,64 @@ class _BackgroundFlusher:
 
 
 def deliver_soon() -> None:
-    """Flush the outbox in a daemon thread after a request queued mail; never raises.
+    """Have the outbox flushed soon after a request queued mail (and committed it); never raises.
 
-    The in-process default. With ``MAIL_DELIVERY = "worker"`` this does nothing: a separate
-    `toolkit mail worker` process sends, so a surge of signatures costs the web processes only
-    the insert of each message.
+    The in-process default flushes in a daemon thread. With REDIS_URL it queues one "flush
+    the outbox" job for `toolkit worker` instead (one at most waits at a time), so no web
+    process sends mail. With ``MAIL_DELIVERY = "worker"`` it does nothing: a worker process
+    (`toolkit worker` or `toolkit mail worker`) finds the mail itself, so a surge of signatures
+    costs the web processes only the insert of each message.
     """
     try:
         app = current_app._get_current_object()  # type: ignore[attr-defined]
         if app.config.get("MAIL_DELIVERY") == "worker":
             return
+        if app.config.get("REDIS_URL"):
+            from toolkit.jobs import enqueue_task  # noqa: PLC0415 - jobs import Flask machinery
+
+            enqueue_task(app, flush_outbox, once=FLUSH_WAITING_KEY,
+                         once_seconds=FLUSH_WAITING_SECONDS)  # fmt: skip
+            return
         flusher = app.extensions.setdefault("toolkit.outbox", _BackgroundFlusher(app))
         flusher.request()
-    except Exception:  # noqa: BLE001 - queued mail is safe; `toolkit mail send` will send it
+    except Exception:  # noqa: BLE001 - queued mail is safe; a worker or `toolkit mail send` sends it
         logger.exception("outbox: could not start background delivery")
+
+
+def flush_outbox() -> None:
+    """The job deliver_soon queues when Redis is configured: `toolkit worker` sends what is due."""
+    from toolkit.extensions import db  # noqa: PLC0415 - extensions import Flask machinery
+
+    deliver_pending(db.session, current_app.config)
+
+
+def deliver_until(app: Flask, stop: threading.Event, interval: float) -> int:
+    """Send mail as it comes due until ``stop`` is set; return how many messages went.
+
+    The loop of `toolkit mail worker` and of `toolkit worker`'s mail thread: a full batch is
+    followed at once by the next, an empty outbox is looked at again after ``interval``
+    seconds. A database that is away is logged and tried again; it never ends the loop.
+    """
+    from toolkit.extensions import db  # noqa: PLC0415 - extensions import Flask machinery
+
+    sent = 0
+    while not stop.is_set():
+        try:
+            with app.app_context():
+                report = deliver_pending(db.session, app.config, limit=100)
+        except SQLAlchemyError as exc:
+            detail = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            logger.warning("outbox: the database could not be used: %s", detail)
+            stop.wait(interval)
+            continue
+        except Exception:  # noqa: BLE001 - a mail loop outlives one bad flush
+            logger.exception("outbox: delivery failed")
+            stop.wait(interval)
+            continue
+        sent += report.sent
+        if report.total == 0:
+            stop.wait(interval)
+    return sent
 
 
 def wait_for_deliveries(timeout: float = 10.0) -> bool:
