@@ -12,6 +12,7 @@ from toolkit.contacts.cli import contacts_cli, data_cli
 from toolkit.letters.cli import letters_cli, templates_cli
 from toolkit.mail.cli import mail_cli
 from toolkit.resources.cli import resources_cli
+from toolkit.worker import worker_cli
 
 COMMAND_GROUPS = (
     templates_cli,
@@ -24,6 +25,7 @@ COMMAND_GROUPS = (
     resources_cli,
     campaigns_cli,
     signatures_cli,
+    worker_cli,
 )
 
 

@@ -70,9 +70,10 @@ def send(ignore_backoff: bool) -> None:
 def worker(interval: float | None) -> None:
     """Send mail as it is queued, until stopped (SIGTERM or Ctrl-C ends it cleanly).
 
-    For TOOLKIT_MAIL_DELIVERY=worker: web processes then only queue messages. A message being
-    sent when the worker stops is finished first; one claimed by a worker that was killed is
-    sent again after the claim expires.
+    For TOOLKIT_MAIL_DELIVERY=worker on one machine (with Redis, `toolkit worker` also sends):
+    web processes then only queue messages. A message being sent when the worker stops is
+    finished first; one claimed by a worker that was killed is sent again after its claim
+    expires (TOOLKIT_MAIL_LEASE_SECONDS).
     """
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     config = app.config
