@@ -325,3 +325,46 @@ def test_mail_queued_while_no_worker_runs_is_sent_when_one_starts(
     with redis_app.app_context():
         assert [m.status for m in db.session.scalars(select(OutboxMessage))] == ["sent"] * 2
     assert len(smtp_server.messages) == 2
+
+
+def test_mail_being_sent_by_a_killed_worker_is_all_sent_after_a_restart(
+    redis_sqlite_app,
+    workers,
+    monkeypatch,
+    smtp_server,  # noqa: F811
+):
+    """The fault run: a worker killed while it sends; every queued message still goes out."""
+    import asyncio
+
+    from tests import smtp
+    from toolkit.mail.outbox import queue_message
+
+    class SlowHandler(smtp._Handler):
+        async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, ANN201, N802
+            await asyncio.sleep(0.3)  # a slow mail server: the worker is killed mid-way
+            return await super().handle_DATA(server, session, envelope)
+
+    smtp_server.stop()
+    monkeypatch.setattr(smtp, "_Handler", SlowHandler)
+    smtp_server.start()
+    addresses = [f"person{n}@example.org" for n in range(10)]
+    with redis_sqlite_app.app_context():
+        for address in addresses:
+            queue_message(db.session, to=address, subject="Please confirm", text="Hello.")
+        db.session.commit()
+    env = {"TOOLKIT_MAIL_SERVER": smtp_server.host, "TOOLKIT_MAIL_PORT": str(smtp_server.port),
+           "TOOLKIT_MAIL_LEASE_SECONDS": "3"}  # fmt: skip
+    doomed = workers(redis_sqlite_app, "mail-doomed", **env)
+    smtp_server.wait_for(2, timeout=60)
+    doomed.kill()
+    with redis_sqlite_app.app_context():
+        statuses = [m.status for m in db.session.scalars(select(OutboxMessage))]
+    assert "sending" in statuses  # claimed by the dead worker: nobody else may take them yet
+
+    heir = workers(redis_sqlite_app, "mail-heir", **env)
+    wait_until(lambda: {str(m["To"]) for m in smtp_server.messages} == set(addresses), 60,
+               "every message sent")  # fmt: skip
+    assert heir.stop() == 0, heir.output()
+    with redis_sqlite_app.app_context():
+        assert [m.status for m in db.session.scalars(select(OutboxMessage))] == ["sent"] * 10
+    assert len(smtp_server.messages) <= 11  # at most the one in flight, twice; none lost
