@@ -43,6 +43,7 @@ def base_config(database_url: str, instance: Path) -> dict:
         "SECRET_KEY": "test-secret-key",
         "DATABASE_URL": database_url,
         "RATELIMIT_ENABLED": False,
+        "COUNT_REFRESH_SECONDS": 0,  # exact counts; tests of the batched count set their own
         "OUTBOX_DIR": str(instance / "outbox"),
         "DOCUMENTS_DIR": str(instance / "documents"),
     }

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from flask import Blueprint, Response, current_app, request, url_for
 
+from toolkit.campaigns.counting import public_count
 from toolkit.campaigns.models import CampaignState
 from toolkit.campaigns.service import get_campaign
-from toolkit.campaigns.signing import count_signatures
 from toolkit.contacts.directory import (
     countries_with_verified_contact,
     get_member_state,
@@ -100,7 +100,8 @@ def country(code: str) -> Response:
 
 @bp.get("/campaigns/<slug>")
 def campaign(slug: str) -> Response:
-    """A published campaign's confirmed count, goal and state (drafts are not found)."""
+    """A published campaign's confirmed count (batched under a surge), goal and state (drafts
+    are not found)."""
     found = get_campaign(db.session, slug)
     if found is None or found.state == CampaignState.DRAFT:
         return error(404, f"no published campaign '{slug[:80]}'")
@@ -109,7 +110,7 @@ def campaign(slug: str) -> Response:
         "kind": found.kind,
         "title": found.title,
         "state": found.state,
-        "signatures": count_signatures(db.session, found),
+        "signatures": public_count(db.session, found),
         "goal": found.goal,
         "deadline": found.deadline.date().isoformat() if found.deadline else None,
         "url": current_app.config["BASE_URL"].rstrip("/") + url_for("campaigns.show", slug=slug),

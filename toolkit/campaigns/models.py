@@ -106,6 +106,9 @@ class Campaign(db.Model):
     require_confirmation: Mapped[bool] = mapped_column(Boolean, default=True)
     require_moderation: Mapped[bool] = mapped_column(Boolean, default=True)
     signing_paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The public count as last taken, and when (UTC): see toolkit/campaigns/counting.py.
+    public_count: Mapped[int | None] = mapped_column(Integer)
+    public_count_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     retention_days: Mapped[int] = mapped_column(Integer, default=365)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     opened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
