@@ -112,17 +112,17 @@ class WorkerProcess:
 
 @pytest.fixture
 def workers(redis_url: str, tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
-    """Start workers on the test's database and Redis: ``workers(app, "name", **env)``."""
+    """Start workers on the test's database and Redis: ``workers(app, "name", *options, **env)``."""
     started: list[WorkerProcess] = []
 
-    def start(app: Flask, name: str, **extra: str) -> WorkerProcess:
+    def start(app: Flask, name: str, *options: str, **extra: str) -> WorkerProcess:
         env = {**os.environ, "TOOLKIT_DATABASE_URL": app.config["DATABASE_URL"],
                "TOOLKIT_SECRET_KEY": app.config["SECRET_KEY"], "TOOLKIT_REDIS_URL": redis_url,
                "TOOLKIT_JOBS_DIR": str(tmp_path / "worker-jobs"),
                "TOOLKIT_OUTBOX_DIR": str(tmp_path / "worker-outbox"),
                "TOOLKIT_DOCUMENTS_DIR": str(tmp_path / "worker-documents"),
                "TOOLKIT_MAIL_WORKER_INTERVAL": "0.2", **extra}  # fmt: skip
-        worker = WorkerProcess(env, tmp_path / f"worker-{name}.log", "--name", name)
+        worker = WorkerProcess(env, tmp_path / f"worker-{name}.log", "--name", name, *options)
         started.append(worker)
         return worker
 
@@ -159,6 +159,22 @@ def test_an_unreachable_redis_is_one_line(runner, app):
     result = runner.invoke(args=["worker", "--burst"])
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert result.output.startswith("Error: cannot reach Redis at redis://127.0.0.1:1/0:")
+
+
+def test_a_burst_worker_runs_what_waits_sends_the_outbox_and_stops(
+    redis_sqlite_app, tmp_path, workers
+):
+    from toolkit.mail.outbox import queue_message
+
+    with redis_sqlite_app.app_context():
+        queue_message(db.session, to="grace@example.org", subject="Waiting", text="Hello.")
+        db.session.commit()
+    ids = [start_job(redis_sqlite_app, "test", worker_targets.config_value, "JOBS_DIR")
+           for _ in range(2)]  # fmt: skip
+    burst = workers(redis_sqlite_app, "burst", "--burst")
+    assert burst.process.wait(60) == 0, burst.output()
+    assert [get_job(redis_sqlite_app, job_id).state for job_id in ids] == ["done", "done"]
+    assert len(list((tmp_path / "worker-outbox").glob("*.eml"))) == 1
 
 
 def test_jobs_run_on_a_worker_and_their_progress_and_results_are_everyones(
