@@ -169,6 +169,27 @@ def change_state(slug: str) -> Response:
     return redirect(url_for("campaigns.admin.show", slug=slug))
 
 
+@bp.post("/<slug>/signing")
+@organizer_required
+def pause_signing(slug: str) -> Response:
+    """Pause signing (a surge, a problem to look into) or resume it; the public page says so."""
+    campaign = _managed_or_403(slug)
+    action = request.form.get("action")
+    if action not in ("pause", "resume"):
+        abort(400)
+    paused = action == "pause"
+    if campaign.signing_paused != paused:
+        campaign.signing_paused = paused
+        record(db.session, f"campaigns.{action}", actor=current_user, target=campaign)
+        db.session.commit()
+    if paused:
+        flash(_("Signing is paused: the public page says so, and no signature is taken until "
+                "you resume it."))  # fmt: skip
+    else:
+        flash(_("Signing is resumed: people can sign again."))
+    return redirect(url_for("campaigns.admin.show", slug=slug))
+
+
 def _filters() -> Filters:
     return Filters(
         status=request.args.get("status", "")[:16],

@@ -280,3 +280,54 @@ def letters(slug: str, spec: str, output: Path, language: str, workers: int | No
            details={"countries": spec, "letters": len(batch), "signatories": count})  # fmt: skip
     db.session.commit()
     batch_summary(make_batch_with_progress(batch, output, workers), output)
+
+
+def _campaign_or_fail(slug: str):  # noqa: ANN202 - a Campaign
+    campaign = get_campaign(db.session, slug)
+    if campaign is None:
+        raise click.ClickException(f"no campaign '{slug}'")
+    return campaign
+
+
+@signatures_cli.command("recount")
+@click.option("--campaign", "slug", default=None, help="Only this campaign (default: every one).")
+def recount_command(slug: str | None) -> None:
+    """Make the public counts exact now (they are otherwise retaken every few seconds)."""
+    from toolkit.campaigns.counting import recount  # noqa: PLC0415
+
+    changes = recount(db.session, _campaign_or_fail(slug) if slug else None)
+    db.session.commit()
+    for campaign, before, after in changes:
+        stored = "none" if before is None else f"{before:,}"
+        off = f" (off by {after - before:+,})" if before is not None and before != after else ""
+        click.echo(f"{campaign.slug}: stored {stored}, exact {after:,}{off}")
+    click.echo(f"{len(changes)} campaign(s) recounted.")
+
+
+@campaigns_cli.command("pause")
+@click.argument("slug")
+def pause_command(slug: str) -> None:
+    """Pause signing: the public page says so and no signature is taken until `resume`."""
+    _set_paused(slug, True)
+
+
+@campaigns_cli.command("resume")
+@click.argument("slug")
+def resume_command(slug: str) -> None:
+    """Take signatures again after `pause`."""
+    _set_paused(slug, False)
+
+
+def _set_paused(slug: str, paused: bool) -> None:
+    campaign = _campaign_or_fail(slug)
+    word = "paused" if paused else "resumed"
+    if campaign.signing_paused == paused:
+        click.echo(f"'{slug}': signing was already paused." if paused
+                   else f"'{slug}': signing was not paused.")  # fmt: skip
+        return
+    campaign.signing_paused = paused
+    record(db.session, "campaigns.pause" if paused else "campaigns.resume", actor="cli",
+           target=campaign)  # fmt: skip
+    db.session.commit()
+    note = "" if campaign.state == "open" else f" (the campaign is {campaign.state})"
+    click.echo(f"'{slug}': signing {word}{note}.")
