@@ -58,6 +58,11 @@ class Defaults:
     REDIS_URL: str | None = None
     # Flask-Limiter storage; None: REDIS_URL when set, else memory (one process's own counts).
     RATELIMIT_STORAGE_URI: str | None = None
+    # Signing limits (Flask-Limiter syntax). Per address: a person signs once, a typo or two
+    # aside. Per campaign: a ceiling against a flood of bots, far above any real surge (the UK
+    # Parliament's record was about 2,000 a minute).
+    SIGN_LIMIT_PER_IP = "10 per minute;60 per hour"
+    SIGN_LIMIT_PER_CAMPAIGN = "20000 per minute"
     # How many proxies in front set X-Forwarded-For (0: none; 1: nginx/Caddy on the same host).
     PROXY_COUNT = 0
     # Background jobs (large PDFs, batch letters, sending to governments).

@@ -148,7 +148,7 @@ def assert_erased_everywhere(app: Flask, client: FlaskClient, links: dict, befor
         for path in (confirm, manage):
             page = client.get(path)
             assert page.status_code == 400 and GONE in page.get_data(as_text=True), path
-            token = csrf_token(client, "/campaigns/let-us-in")
+            token = csrf_token(client, "/letters/delegation-request")  # any form of this session
             post = client.post(path, data={"csrf_token": token, "action": "withdraw"})
             assert post.status_code == 400 and GONE in post.get_data(as_text=True)
     assert client.get(links["bob"][1]).status_code == 200  # others' links still work
@@ -302,7 +302,7 @@ def test_only_admins_may_erase(app, client):
     make_user(app, "org@example.org", "organizer")
     anonymous = app.test_client()
     assert anonymous.get("/admin/privacy").status_code == 302
-    token = csrf_token(anonymous, "/campaigns/let-us-in")
+    token = csrf_token(anonymous, "/letters/delegation-request")
     for path in ("/admin/privacy/preview", "/admin/privacy/erase"):
         response = anonymous.post(path, data={"csrf_token": token, "email": "amina@example.org"})
         assert response.status_code == 302 and "/login" in response.headers["Location"]

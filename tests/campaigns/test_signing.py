@@ -150,7 +150,7 @@ def test_closed_campaign_shows_a_notice_and_refuses_posts(app, client):
         "deadline for signing has passed" in page
         and 'action="/campaigns/let-us-in/sign"' not in page
     )
-    response = sign(client, token_url="/letters/delegation-request")
+    response = sign(client)
     assert response.status_code == 409
     assert "deadline for signing has passed" in response.get_data(as_text=True)
 
@@ -166,13 +166,12 @@ def test_concurrent_signers_with_repeated_emails(app, smtp_server):  # noqa: F81
     make_campaign(app, require_confirmation=False, require_moderation=False)
     emails = [f"signer{i % 35}@example.org" for i in range(50)]
     clients = [app.test_client() for _ in emails]
-    tokens = [csrf_token(c, "/campaigns/let-us-in") for c in clients]
     statuses: list[int] = []
     barrier = threading.Barrier(len(emails))
 
     def post(index: int) -> None:
         data = {"kind": "individual", "name": f"Signer {index}", "email": emails[index],
-                "country": "KE", "csrf_token": tokens[index]}  # fmt: skip
+                "country": "KE"}  # fmt: skip
         barrier.wait()
         statuses.append(clients[index].post("/campaigns/let-us-in/sign", data=data).status_code)
 
@@ -186,3 +185,50 @@ def test_concurrent_signers_with_repeated_emails(app, smtp_server):  # noqa: F81
         total = db.session.scalar(select(func.count()).select_from(Signature))
         assert total == 35
         assert count_signatures(db.session, get_campaign(db.session, "let-us-in")) == 35
+
+
+# --- a page a cache in front can serve; a form only this site can send ---------------------
+
+
+def test_public_page_is_cacheable_and_answers_a_repeat_with_304(app, client):
+    make_campaign(app)
+    first = client.get("/campaigns/let-us-in")
+    assert first.status_code == 200
+    control = first.cache_control
+    assert control.public and control.max_age == app.config["PUBLIC_MAX_AGE"]
+    assert control.stale_while_revalidate and control.stale_if_error
+    assert {"Cookie", "Accept-Language"} <= set(first.vary)
+    assert "Set-Cookie" not in first.headers  # one page for every anonymous reader
+    assert 'name="csrf_token"' not in first.get_data(as_text=True)
+    again = client.get("/campaigns/let-us-in", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304 and not again.data
+    widget = client.get("/campaigns/let-us-in/widget")
+    assert widget.cache_control.public and widget.headers.get("ETag")
+
+
+def test_organizers_page_is_never_shared_by_a_cache(app, client):
+    organizer = make_user(app, "org@example.org")
+    make_campaign(app, organizer_id=organizer)
+    login(client, "org@example.org")
+    response = client.get("/campaigns/let-us-in")
+    assert response.status_code == 200
+    assert response.cache_control.private and response.cache_control.no_cache
+    assert not response.cache_control.public
+
+
+def test_a_form_sent_from_another_site_is_refused_with_a_page(app, client):
+    make_campaign(app)
+    for headers in ({"Sec-Fetch-Site": "cross-site"}, {"Origin": "https://evil.example"},
+                    {"Origin": "null"}):  # fmt: skip
+        response = client.post("/campaigns/let-us-in/sign", headers=headers, data={
+            "kind": "organization", "name": "Amina", "email": "amina@example.org",
+            "organization": "Jonction", "country": "SN"})  # fmt: skip
+        assert response.status_code == 403, headers
+        assert "another website" in response.get_data(as_text=True)
+    same = client.post("/campaigns/let-us-in/sign", headers={
+        "Sec-Fetch-Site": "same-origin", "Origin": "http://localhost"}, data={
+        "kind": "organization", "name": "Amina", "email": "amina@example.org",
+        "organization": "Jonction", "country": "SN"})  # fmt: skip
+    assert same.status_code == 302
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Signature)) == 1

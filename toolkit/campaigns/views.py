@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from flask import (
     Blueprint,
     abort,
     current_app,
     g,
+    make_response,
     redirect,
     render_template,
     request,
@@ -19,6 +20,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from toolkit.campaigns.admin import bp as admin_bp
+from toolkit.campaigns.counting import public_count
 from toolkit.campaigns.forms import answers, build_signature_form, question_field
 from toolkit.campaigns.models import Campaign, CampaignState, Signature
 from toolkit.campaigns.notices import queue_confirmation, send_manage_link
@@ -37,14 +39,13 @@ from toolkit.campaigns.signing import (
     canonical_email,
     check_token,
     confirm,
-    count_signatures,
     public_signatures,
     sign,
     update_details,
     withdraw,
 )
 from toolkit.contacts.directory import member_state_choices
-from toolkit.extensions import db, limiter
+from toolkit.extensions import csrf, db, limiter
 from toolkit.i18n import CHOICES as LANGUAGE_CHOICES
 from toolkit.i18n import current_language
 from toolkit.mail.outbox import deliver_soon
@@ -98,6 +99,53 @@ def first_name(name: str) -> str:
     return (name or "").split(maxsplit=1)[0] if (name or "").strip() else ""
 
 
+def public_form(campaign: Campaign, **kwargs: object):  # noqa: ANN201 - a WTForms form
+    """The signing form on the public page: no session token in it, so the page is the same
+    for every anonymous reader and a cache in front can serve it (see ``_cross_site``)."""
+    return build_signature_form(campaign, _countries(), meta={"csrf": False}, **kwargs)
+
+
+def _cross_site() -> bool:
+    """A browser says the form was sent from another site (Sec-Fetch-Site, else Origin).
+
+    The signing form carries no session token (it is one page for everyone, cacheable), so
+    this stands in for one, as OWASP describes: browsers send these headers on every POST and
+    a page elsewhere cannot forge them. A client that sends neither (a script, an old
+    browser) is let through: it could post without any page's help anyway.
+    """
+    site = request.headers.get("Sec-Fetch-Site", "")
+    if site:
+        return site not in ("same-origin", "none")
+    origin = request.headers.get("Origin", "")
+    if not origin:
+        return False
+    own = {_origin(request.host_url), _origin(current_app.config["BASE_URL"])}
+    return _origin(origin) not in own
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url.strip())
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def cacheable(response: Response) -> Response:
+    """Let a cache in front serve the public page a little while, stale while it refreshes
+    and stale when the app is down (as the UK petitions site learned to); an ETag answers a
+    repeated read with 304. Organizers who are logged in get their own page, never cached."""
+    if current_user.is_authenticated:
+        response.cache_control.private = True
+        response.cache_control.no_cache = True
+        return response
+    max_age = int(current_app.config["PUBLIC_MAX_AGE"])
+    response.cache_control.public = True
+    response.cache_control.max_age = max_age
+    response.cache_control.stale_while_revalidate = 4 * max_age
+    response.cache_control.stale_if_error = 86400
+    response.vary.update(("Cookie", "Accept-Language"))  # the language comes from either
+    response.add_etag()
+    return response.make_conditional(request)
+
+
 def _page(campaign: Campaign, form, status: int = 200) -> tuple[str, int]:  # noqa: ANN001
     countries = dict(_countries())
     version = campaign.text_in(current_language())
@@ -105,7 +153,7 @@ def _page(campaign: Campaign, form, status: int = 200) -> tuple[str, int]:  # no
         "campaigns/show.html",
         campaign=campaign,
         form=form,
-        count=count_signatures(db.session, campaign),
+        count=public_count(db.session, campaign),
         signers=public_signatures(db.session, campaign, limit=50),
         countries=countries,
         first_name=first_name,
@@ -130,10 +178,10 @@ def index() -> str:
 
 
 @bp.get("/campaigns/<slug>")
-def show(slug: str) -> tuple[str, int]:
+def show(slug: str) -> Response:
     """The campaign: its text, its count, its public signers, and the form."""
     campaign = _campaign_or_404(slug)
-    return _page(campaign, build_signature_form(campaign, _countries()))
+    return cacheable(make_response(_page(campaign, public_form(campaign))))
 
 
 @bp.get("/campaigns/<slug>/widget")
@@ -143,27 +191,30 @@ def widget(slug: str) -> Response:
     if campaign.state == CampaignState.DRAFT:
         abort(404, description=_("There is no campaign at this address."))
     html = render_template("campaigns/widget.html", campaign=campaign, link=public_link(campaign),
-                           count=count_signatures(db.session, campaign))  # fmt: skip
+                           count=public_count(db.session, campaign))  # fmt: skip
     response = Response(html, mimetype="text/html")
     g.frameable = True  # any site may show it in an iframe
     response.headers["Content-Security-Policy"] = FRAMEABLE_POLICY
-    response.cache_control.public = True
-    response.cache_control.max_age = 30
-    response.cache_control.stale_while_revalidate = 120
-    response.cache_control.stale_if_error = 3600
-    return response
+    return cacheable(response)
 
 
 @bp.post("/campaigns/<slug>/sign")
-@limiter.limit("10 per minute;60 per hour", methods=["POST"])
-@limiter.limit("600 per minute", methods=["POST"], key_func=_campaign_key)
+@csrf.exempt  # the public form has no session token: see _cross_site
+@limiter.limit(lambda: current_app.config["SIGN_LIMIT_PER_IP"], methods=["POST"])
+@limiter.limit(lambda: current_app.config["SIGN_LIMIT_PER_CAMPAIGN"], methods=["POST"],
+               key_func=_campaign_key)  # fmt: skip
 def sign_view(slug: str) -> Response | tuple[str, int]:
     """Take a signature; the answer never tells whether this email had already signed."""
     campaign = _campaign_or_404(slug)
+    if _cross_site():
+        message = _("This form was sent from another website. Open the campaign's own page "
+                    "and sign there.")  # fmt: skip
+        return render_template("errors/error.html", code=403, title=_("Not accepted"),
+                               message=message), 403  # fmt: skip
     reason = signing_closed_reason(campaign)
     if reason:
         return render_template("campaigns/closed.html", campaign=campaign, reason=_(reason)), 409
-    form = build_signature_form(campaign, _countries())
+    form = public_form(campaign)
     if form.nickname.data:
         message = _("This looked like an automated submission, so it was not accepted.")
         return render_template("errors/error.html", code=400, title=_("Not accepted"),
@@ -245,7 +296,7 @@ def signed(slug: str) -> str:
     """Thank you, with the count and a way to share."""
     campaign = _campaign_or_404(slug)
     return render_template("campaigns/signed.html", campaign=campaign,
-                           count=count_signatures(db.session, campaign))  # fmt: skip
+                           count=public_count(db.session, campaign))  # fmt: skip
 
 
 @bp.route("/campaigns/<slug>/manage/<token>", methods=["GET", "POST"])
