@@ -9,6 +9,7 @@ from flask.cli import FlaskGroup
 from toolkit.accounts.cli import audit_cli, users_cli
 from toolkit.campaigns.cli import campaigns_cli, signatures_cli
 from toolkit.contacts.cli import contacts_cli, data_cli
+from toolkit.doctor import doctor_command
 from toolkit.letters.cli import letters_cli, templates_cli
 from toolkit.mail.cli import mail_cli
 from toolkit.resources.cli import resources_cli
@@ -26,6 +27,7 @@ COMMAND_GROUPS = (
     campaigns_cli,
     signatures_cli,
     worker_cli,
+    doctor_command,
 )
 
 
