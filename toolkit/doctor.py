@@ -345,9 +345,10 @@ def _addresses(app: Flask) -> list[Finding]:
     else:
         findings.append(Finding(OK, "cookies", "secure" if secure else "fine for plain HTTP"))
     if parts.scheme == "https" and not app.config.get("PROXY_COUNT"):
+        limit = app.config.get("SIGN_LIMIT_PER_IP") or "10 per minute"
         message = (
             "TOOLKIT_PROXY_COUNT is 0: behind nginx or Caddy set it to 1, or every visitor "
-            "has the proxy's address and all share one rate limit (10 signatures a minute)"
+            f"has the proxy's address and all share one rate limit (signing: {limit})"
         )
         findings.append(Finding(WARN, "proxy", message))
     return findings
