@@ -12,7 +12,13 @@ from flask.cli import AppGroup
 
 from toolkit.accounts.audit import record
 from toolkit.accounts.service import find_user
-from toolkit.campaigns.exports import ExportError, ExportRequest, columns, export_rows
+from toolkit.campaigns.exports import (
+    ExportError,
+    ExportRequest,
+    columns,
+    export_csv,
+    export_rows,
+)
 from toolkit.campaigns.languages import remove_translation, set_translation
 from toolkit.campaigns.privacy import (
     PrivacyError,
@@ -158,7 +164,10 @@ def export(slug: str, fmt: str, shape: str, status: str, kind: str, country: str
     record(db.session, "signatures.export", actor="cli", target=campaign,
            details={"format": fmt, **request.__dict__})  # fmt: skip
     db.session.commit()
-    chunks = export_chunks(fmt, header, export_rows(db.session, campaign, request))
+    if fmt == "csv":  # each line written by the database: the same bytes, several times faster
+        chunks = export_csv(db.session, campaign, request)
+    else:
+        chunks = export_chunks(fmt, header, export_rows(db.session, campaign, request))
     try:
         if output is None:
             stream = sys.stdout.buffer

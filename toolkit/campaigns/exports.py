@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import DateTime, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from toolkit.campaigns.models import Campaign, Signature, SignatureStatus
+from toolkit.exports.database_csv import CHUNK_ROWS, csv_file, readable
 
 FULL = (
     "id", "status", "kind", "name", "email", "organization", "role", "city", "country",
@@ -50,16 +51,36 @@ def columns(request: ExportRequest, campaign: Campaign) -> Sequence[str]:
     return standard
 
 
-def _readable(column: ColumnElement, dialect: str) -> ColumnElement:
-    """A column as the export reads it.
+def _cells(request: ExportRequest, header: Sequence[str]) -> list[ColumnElement]:
+    """The exported columns, then one answer per question (read out of the JSON in the database,
+    so no row's JSON is parsed in Python; an unanswered question is NULL)."""
+    table = Signature.__table__.c
+    cells: list[ColumnElement] = [table[name] for name in SHAPES[request.shape]]
+    return cells + [Signature.extra[name].as_string() for name in header[len(cells) :]]
 
-    SQLite keeps times as text ('2026-11-28 15:05:00.123456'); turning that text into ISO 8601
-    in the query gives exactly what datetime.isoformat() would, without a parse and a format
-    per cell in Python. Other databases return datetimes, which the writers format.
+
+def _scope(campaign: Campaign) -> list[ColumnElement]:
+    return [Signature.campaign_id == campaign.id]
+
+
+def _filters(request: ExportRequest) -> list[ColumnElement]:
+    """The presentable list holds approved signatures only: never pending, rejected or withdrawn.
+
+    Erased signers count, but have no name to hand over.
     """
-    if dialect == "sqlite" and isinstance(column.type, DateTime):
-        return func.replace(func.replace(column, " ", "T"), ".000000", "").label(column.name)
-    return column
+    filters = []
+    if request.shape == "presentable":
+        filters += [
+            Signature.status == SignatureStatus.APPROVED.value,
+            Signature.erased_at.is_(None),
+        ]
+    elif request.status:
+        filters.append(Signature.status == request.status)
+    if request.kind:
+        filters.append(Signature.kind == request.kind)
+    if request.country:
+        filters.append(Signature.country == request.country.upper())
+    return filters
 
 
 def export_rows(
@@ -68,29 +89,15 @@ def export_rows(
     """The rows, fetched in batches, so 100,000 need no more memory than 100.
 
     Only the exported columns are read, as plain rows rather than ORM objects, through a
-    server-side cursor on PostgreSQL. The presentable list holds approved signatures only:
-    never pending, rejected or withdrawn, never an email. A missing email (paper signatures,
-    erased signers) or a question left unanswered comes out as None. Times come as datetimes,
-    or on SQLite as the ISO 8601 text they would be written as.
+    server-side cursor on PostgreSQL. The presentable list never holds an email. A missing
+    email (paper signatures, erased signers) or a question left unanswered comes out as None.
+    Times come as datetimes, or on SQLite as the ISO 8601 text they would be written as.
     """
     header = columns(request, campaign)
     connection = session.connection()
-    table = Signature.__table__.c
-    selected = [_readable(table[name], connection.dialect.name) for name in SHAPES[request.shape]]
-    # Answers are read out of the JSON in the database, so no row's JSON is parsed in Python.
-    selected += [Signature.extra[name].as_string() for name in header[len(selected) :]]
-    query = select(*selected).where(Signature.campaign_id == campaign.id)
-    if request.shape == "presentable":  # erased signers count, but have no name to hand over
-        query = query.where(
-            Signature.status == SignatureStatus.APPROVED.value, Signature.erased_at.is_(None)
-        )
-    elif request.status:
-        query = query.where(Signature.status == request.status)
-    if request.kind:
-        query = query.where(Signature.kind == request.kind)
-    if request.country:
-        query = query.where(Signature.country == request.country.upper())
-    query = query.order_by(Signature.id)
+    dialect = connection.dialect.name
+    selected = [readable(cell, dialect) for cell in _cells(request, header)]
+    query = select(*selected).where(*_scope(campaign), *_filters(request)).order_by(Signature.id)
     # Core on the session's connection: plain rows, without the ORM's step per row.
     result = connection.execute(query, execution_options={"yield_per": batch})
     try:
@@ -98,3 +105,23 @@ def export_rows(
             yield from rows
     finally:
         result.close()
+
+
+def export_csv(
+    session: Session,
+    campaign: Campaign,
+    request: ExportRequest,
+    *,
+    processes: int | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+) -> Iterator[bytes]:
+    """The CSV file of export_rows through csv_chunks, byte for byte, each line written by the
+    database: several times faster, in the same flat memory (see exports/database_csv.py).
+
+    Raises ExportError for a bad shape before anything is read.
+    """
+    header = columns(request, campaign)
+    return csv_file(
+        session, header, _cells(request, header), key=Signature.id, scope=_scope(campaign),
+        filters=_filters(request), processes=processes, chunk_rows=chunk_rows,
+    )  # fmt: skip

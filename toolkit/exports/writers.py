@@ -16,8 +16,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from itertools import islice
 
-import xlsxwriter
-
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 BOM = "\ufeff"
 CHUNK = 64 * 1024
@@ -89,6 +87,18 @@ def _safe_rows(rows: list[Sequence[object]]) -> Iterable[Sequence[object]]:
     return zip(*columns, strict=True) if changed else rows
 
 
+def _csv_writer(buffer: io.StringIO):  # noqa: ANN202 - a csv writer
+    return csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
+
+
+def csv_head(header: Sequence[str]) -> str:
+    """The start of every CSV file: the BOM, then the header line."""
+    buffer = io.StringIO()
+    buffer.write(BOM)
+    _csv_writer(buffer).writerow([safe_cell(name) for name in header])
+    return buffer.getvalue()
+
+
 def csv_chunks(
     header: Sequence[str], rows: Iterable[Sequence[object]], batch: int = BATCH
 ) -> Iterator[str]:
@@ -96,18 +106,19 @@ def csv_chunks(
 
     Rows are written in batches into one buffer, one chunk per batch.
     """
+    yield csv_head(header)
+    yield from _csv_batches(rows, batch)
+
+
+def _csv_batches(rows: Iterable[Sequence[object]], batch: int) -> Iterator[str]:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
-    buffer.write(BOM)
-    writer.writerow([safe_cell(name) for name in header])
+    writer = _csv_writer(buffer)
     iterator = iter(rows)
     while block := list(islice(iterator, batch)):
         writer.writerows(_safe_rows(block))
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
-    if buffer.tell():
-        yield buffer.getvalue()
 
 
 def json_chunks(header: Sequence[str], rows: Iterable[Sequence[object]]) -> Iterator[str]:
@@ -128,6 +139,8 @@ def xlsx_chunks(
     header: Sequence[str], rows: Iterable[Sequence[object]], sheet: str = "Signatures"
 ) -> Iterator[bytes]:
     """An XLSX workbook built in constant memory in a temporary file, then streamed."""
+    import xlsxwriter  # noqa: PLC0415 - loaded by the exports that need it, not at start-up
+
     handle, path = tempfile.mkstemp(suffix=".xlsx")
     os.close(handle)
     try:

@@ -1,0 +1,46 @@
+"""A helper process of database_csv: it reads its share of a SQLite export's ranges of lines.
+
+database_csv starts it as a script (`python -I sqlite_helper.py`), so it needs only the standard
+library and starts in milliseconds. It reads one JSON job on stdin:
+
+    {"database": "file:///...?mode=ro", "sql": query, "params": [...], "bounds": [i, j],
+     "ranges": [[low, high], ...]}
+
+where params[i] and params[j] take each range's low and high id. For each range, in order, it
+writes to stdout the length of the range's lines (8 bytes, little-endian), then the lines. A
+process, not a thread: two threads reading SQLite in one process contend for SQLite's global
+allocator lock and end slower than one.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import struct
+import sys
+from operator import itemgetter
+
+LENGTH = struct.Struct("<q")
+
+
+def main() -> None:
+    """Answer one job (see the module's docstring)."""
+    job = json.loads(sys.stdin.buffer.readline())
+    params = list(job["params"])
+    low, high = job["bounds"]
+    out = sys.stdout.buffer
+    connection = sqlite3.connect(job["database"], uri=True)
+    try:
+        connection.execute("PRAGMA busy_timeout = 10000")
+        connection.execute("PRAGMA query_only = ON")
+        for params[low], params[high] in job["ranges"]:
+            data = b"".join(map(itemgetter(0), connection.execute(job["sql"], params).fetchall()))
+            out.write(LENGTH.pack(len(data)))
+            out.write(data)
+            out.flush()
+    finally:
+        connection.close()
+
+
+if __name__ == "__main__":
+    main()
