@@ -46,6 +46,7 @@ def base_config(database_url: str, instance: Path) -> dict:
         "COUNT_REFRESH_SECONDS": 0,  # exact counts; tests of the batched count set their own
         "OUTBOX_DIR": str(instance / "outbox"),
         "DOCUMENTS_DIR": str(instance / "documents"),
+        "JOBS_DIR": str(instance / "jobs"),
     }
 
 
