@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+from pathlib import Path
+
+import pytest
 from sqlalchemy import insert, select
 
 from tests.campaigns.helpers import make_campaign
 from toolkit.campaigns.models import Signature
-from toolkit.exports.database_csv import csv_file, readable
+from toolkit.exports.database_csv import _Helper, csv_file, readable
 from toolkit.exports.writers import csv_chunks
 from toolkit.extensions import db
 
@@ -34,3 +39,47 @@ def test_more_cells_than_sqlite_printf_takes_arguments(app):
         data = b"".join(csv_file(db.session, header, cells, key=table.id, scope=scope))
     assert data == expected
     assert data.count(b"\r\n") == len(NAMES) + 1  # the header and each row
+
+
+def test_a_helper_process_that_fails_says_why(tmp_path):
+    missing = (tmp_path / "missing.sqlite3").as_uri() + "?mode=ro"
+    helper = _Helper({"database": missing, "sql": "SELECT 1", "params": [0, 0], "bounds": [0, 1],
+                      "ranges": [[1, 2]]})  # fmt: skip
+    try:
+        with pytest.raises(RuntimeError, match="unable to open database file"):
+            helper.read()
+    finally:
+        helper.close()
+
+
+def _helper_processes() -> list[int]:
+    """This process's children that are CSV helper processes (Linux /proc)."""
+    found = []
+    for task in os.listdir(f"/proc/{os.getpid()}/task"):
+        for child in Path(f"/proc/{os.getpid()}/task/{task}/children").read_text().split():
+            with contextlib.suppress(FileNotFoundError):
+                if b"sqlite_helper.py" in Path(f"/proc/{child}/cmdline").read_bytes():
+                    found.append(int(child))
+    return found
+
+
+def test_helper_processes_end_with_the_export_even_when_it_is_left_early(sqlite_app):
+    campaign_id = make_campaign(sqlite_app)
+    table = Signature.__table__.c
+    with sqlite_app.app_context():
+        db.session.execute(insert(Signature), [
+            {"campaign_id": campaign_id, "name": f"Signer {i}", "status": "approved"}
+            for i in range(200)
+        ])  # fmt: skip
+        db.session.commit()
+        scope = [Signature.campaign_id == campaign_id]
+        chunks = csv_file(db.session, ["name"], [table.name], key=table.id, scope=scope,
+                          processes=3, chunk_rows=10)  # fmt: skip
+        assert next(chunks).endswith(b'"name"\r\n')
+        assert next(chunks).startswith(b'"Signer 0"\r\n')
+        assert len(_helper_processes()) == 2
+        chunks.close()  # as when the file cannot be written, or a download is cut
+        assert _helper_processes() == []
+        whole = b"".join(csv_file(db.session, ["name"], [table.name], key=table.id, scope=scope,
+                                  processes=3, chunk_rows=10))  # fmt: skip
+        assert whole.count(b"\r\n") == 201 and _helper_processes() == []
