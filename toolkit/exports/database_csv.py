@@ -58,6 +58,9 @@ MAX_PROCESSES = 4
 HELPER = Path(__file__).with_name("sqlite_helper.py")
 _SQLITE_ARGS = 100  # SQLite takes at most 127 arguments per function call
 _DATE_FORMAT = 'YYYY-MM-DD"T"HH24:MI:SS.US'
+_UTC_ZONES = frozenset({"UTC", "Etc/UTC", "UCT", "Etc/UCT", "Universal", "Etc/Universal", "Zulu",
+                        "Etc/Zulu", "GMT", "Etc/GMT", "GMT0", "Etc/GMT0", "Greenwich",
+                        "Etc/Greenwich"})  # fmt: skip
 
 
 def _sql(text: str) -> ColumnElement:
@@ -180,6 +183,8 @@ def _postgres_time(cell: ColumnElement, zone: str) -> ColumnElement:
     """
     local = func.timezone(zone, cell)
     stamp = func.replace(func.to_char(local, _DATE_FORMAT), _sql("'.000000'"), _sql("''"))
+    if zone in _UTC_ZONES:  # the usual server setting: no offset to work out per time
+        return stamp.op("||")(_sql("'+00:00'"))
     seconds = cast(extract("epoch", local - func.timezone("UTC", cell)), Integer)
     magnitude = func.make_interval(0, 0, 0, 0, 0, 0, func.abs(seconds))
     offset = (
