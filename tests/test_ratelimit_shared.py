@@ -20,9 +20,11 @@ from tests.campaigns.helpers import make_campaign, sign
 from tests.conftest import base_config, require
 from toolkit import create_app
 from toolkit.extensions import db, limiter
+from toolkit.mail.outbox import wait_for_deliveries
 
 REDIS_URL = os.environ.get("TOOLKIT_TEST_RATELIMIT_REDIS_URL", "redis://127.0.0.1:6379/6")
 TOO_MANY = "You have sent this form many times in a short while."
+LIMITS = {"RATELIMIT_ENABLED": True, "SIGN_LIMIT_PER_IP": "10 per minute"}  # the default
 
 
 @pytest.fixture
@@ -50,13 +52,14 @@ def key_prefix() -> Iterator[str]:
 def two_apps(database_url: str, tmp_path: Path, **config: object) -> list[Flask]:
     """Two app instances on the same database, rate limits on, as two processes would be."""
     return [
-        create_app({**base_config(database_url, tmp_path / name), "RATELIMIT_ENABLED": True,
-                    **config})
+        create_app({**base_config(database_url, tmp_path / name), **LIMITS, **config})
         for name in ("first", "second")
     ]  # fmt: skip
 
 
 def close(apps: list[Flask]) -> None:
+    """As the app fixture does: mail threads end, then each app's connections are closed."""
+    wait_for_deliveries()
     for app in apps:
         with app.app_context():
             db.session.remove()
@@ -120,8 +123,7 @@ def test_an_unreachable_redis_falls_back_to_limits_in_memory(sqlite_app, tmp_pat
     """Redis down (nothing listens on port 1): signing goes on, no error page, and the limit
     still holds, counted by the process itself."""
     config = base_config(sqlite_app.config["DATABASE_URL"], tmp_path)
-    app = create_app({**config, "RATELIMIT_ENABLED": True,
-                      "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:1/6"})  # fmt: skip
+    app = create_app({**config, **LIMITS, "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:1/6"})  # fmt: skip
     try:
         make_campaign(app, require_confirmation=False, require_moderation=False)
         responses = post_alternately([app], 11)
