@@ -106,19 +106,17 @@ def csv_chunks(
 
     Rows are written in batches into one buffer, one chunk per batch.
     """
-    yield csv_head(header)
-    yield from _csv_batches(rows, batch)
-
-
-def _csv_batches(rows: Iterable[Sequence[object]], batch: int) -> Iterator[str]:
     buffer = io.StringIO()
     writer = _csv_writer(buffer)
+    buffer.write(csv_head(header))
     iterator = iter(rows)
     while block := list(islice(iterator, batch)):
         writer.writerows(_safe_rows(block))
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
+    if buffer.tell():
+        yield buffer.getvalue()
 
 
 def json_chunks(header: Sequence[str], rows: Iterable[Sequence[object]]) -> Iterator[str]:
