@@ -275,7 +275,9 @@ def test_count_matches_the_database_after_1000_concurrent_sign_and_confirm_flows
     emails = [f"p{i - 9}@example.org" if i % 10 == 9 else f"p{i}@example.org"
               for i in range(flows)]  # fmt: skip
     clients = [app.test_client() for _ in range(threads_count)]
-    tokens = [csrf_token(c, "/letters/delegation-request") for c in clients]  # for the confirm buttons
+    tokens = [
+        csrf_token(c, "/letters/delegation-request") for c in clients
+    ]  # for the confirm buttons
     failures: list[str] = []
 
     def work(t: int) -> None:
