@@ -5,7 +5,7 @@ checked for a formula, then quoted by the csv module. Here the database writes e
 writers' rules (every field quoted, quotes doubled, an apostrophe before a formula, "yes"/"no",
 ISO 8601 times, CRLF): SQLite with printf, PostgreSQL with its string functions. Python only joins
 the lines. A large SQLite export is read in ranges of ids, shared between this process and
-helper processes (sqlite_helper.py), one per idle CPU, and written in order.
+helper processes (sqlite_helper.py), one per CPU, and written in order.
 
 tests/campaigns/test_exports_database.py compares both paths byte for byte on awkward data. One
 limit: SQLite's printf ends a cell at a NUL character, which the signing and paper forms refuse
@@ -241,8 +241,8 @@ def csv_file(
     Rows are those of key's table matching scope and filters, ordered by key (an integer
     primary key). scope should be cheap to count (an indexed column): on SQLite it bounds the
     ranges of about chunk_rows rows that are read one at a time. processes: how many read a
-    SQLite file at once (default: one per idle CPU, up to MAX_PROCESSES; 1: this process only,
-    in the session's transaction).
+    SQLite file at once (default: one per CPU, up to MAX_PROCESSES; 1: this process only, in
+    the session's transaction).
     """
     connection = session.connection()
     yield csv_head(header).encode()
@@ -277,7 +277,7 @@ def _sqlite_chunks(
     sql, params, low_at, high_at = _compile(query.order_by(key), connection.dialect)
     ranges = _ranges(connection, key, scope, chunk_rows)
     database = _database_file(connection)
-    count = min(processes or _idle_cpus(), MAX_PROCESSES, len(ranges)) if database else 1
+    count = min(processes or os.cpu_count() or 1, MAX_PROCESSES, len(ranges)) if database else 1
     job = {"database": database, "sql": sql, "params": params, "bounds": [low_at, high_at]}
     helpers = [_Helper({**job, "ranges": ranges[n::count]}) for n in range(1, count)]
     cursor = connection.connection.driver_connection.cursor()  # in the session's transaction
@@ -292,20 +292,6 @@ def _sqlite_chunks(
         cursor.close()
         for helper in helpers:
             helper.close()
-
-
-def _idle_cpus() -> int:
-    """How many CPUs no other process is running on at this moment (Linux), at least one.
-
-    A helper process pays when a CPU is free; on a busy machine two processes sharing one CPU
-    end a little slower than one. The runnable count in /proc/loadavg includes this process.
-    """
-    cpus = os.cpu_count() or 1
-    try:
-        running = int(Path("/proc/loadavg").read_text().split()[3].split("/")[0])
-    except (OSError, ValueError, IndexError):
-        return cpus
-    return max(1, min(cpus, cpus - running + 1))
 
 
 def _compile(query: Select, dialect: Dialect) -> tuple[str, list, int, int]:
