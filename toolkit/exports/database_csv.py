@@ -49,7 +49,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from toolkit.exports.sqlite_helper import LENGTH
+from toolkit.exports.sqlite_helper import BATCH, LENGTH
 from toolkit.exports.writers import FORMULA_STARTS, csv_head
 
 CHUNK_ROWS = 20_000  # rows per range read on SQLite: about 5 MB of CSV
@@ -280,16 +280,17 @@ def _sqlite_chunks(
     count = min(processes or os.cpu_count() or 1, MAX_PROCESSES, len(ranges)) if database else 1
     job = {"database": database, "sql": sql, "params": params, "bounds": [low_at, high_at]}
     helpers = [_Helper({**job, "ranges": ranges[n::count]}) for n in range(1, count)]
-    cursor = connection.connection.driver_connection.cursor()  # in the session's transaction
     try:
+        cursor = connection.connection.driver_connection.cursor()  # in the session's transaction
         for index, (start, stop) in enumerate(ranges):
             if index % count:
                 yield helpers[index % count - 1].read()
                 continue
             params[low_at], params[high_at] = start, stop
-            yield b"".join(map(itemgetter(0), cursor.execute(sql, params).fetchall()))
+            cursor.execute(sql, params)
+            while lines := cursor.fetchmany(BATCH):
+                yield b"".join(map(itemgetter(0), lines))
     finally:
-        cursor.close()
         for helper in helpers:
             helper.close()
 

@@ -21,6 +21,7 @@ import sys
 from operator import itemgetter
 
 LENGTH = struct.Struct("<q")
+BATCH = 2_000  # lines fetched at a time
 
 
 def main() -> None:
@@ -33,10 +34,15 @@ def main() -> None:
     try:
         connection.execute("PRAGMA busy_timeout = 10000")
         connection.execute("PRAGMA query_only = ON")
-        for params[low], params[high] in job["ranges"]:
-            data = b"".join(map(itemgetter(0), connection.execute(job["sql"], params).fetchall()))
-            out.write(LENGTH.pack(len(data)))
-            out.write(data)
+        for start, stop in job["ranges"]:
+            params[low], params[high] = start, stop
+            # The whole range is read before it is written: the caller reads it only in its turn.
+            cursor = connection.execute(job["sql"], params)
+            parts = []
+            while lines := cursor.fetchmany(BATCH):
+                parts.append(b"".join(map(itemgetter(0), lines)))
+            out.write(LENGTH.pack(sum(map(len, parts))))
+            out.writelines(parts)
             out.flush()
     finally:
         connection.close()
