@@ -148,7 +148,7 @@ def test_closed_campaign_shows_a_notice_and_refuses_posts(app, client):
     page = client.get("/campaigns/let-us-in").get_data(as_text=True)
     assert (
         "deadline for signing has passed" in page
-        and 'action="/campaigns/let-us-in/sign"' not in page
+        and 'action="/campaigns/let-us-in/sign' not in page
     )
     response = sign(client)
     assert response.status_code == 409
