@@ -84,6 +84,7 @@ def reject(
     session: Session, campaign: Campaign, ids: Sequence[int], actor: User, reason: str
 ) -> int:
     """Reject signatures, with a reason kept on each and in the audit log."""
+    reason = reason.replace("\x00", "")  # never meant; the CSV export's SQL would cut at it
     if not reason.strip():
         raise ModerationError("Give a reason for the rejection.")
     now, done = utcnow(), 0
