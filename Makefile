@@ -66,6 +66,9 @@ format: setup ## Format the code with ruff
 bench: setup ## Run the benchmarks (by hand; they print figures)
 	$(BIN)/python bench/letters.py
 	$(BIN)/python bench/signing.py
+	$(BIN)/python bench/batch.py
+	$(BIN)/python bench/export.py
+	$(BIN)/python bench/surge.py    # needs PostgreSQL and Redis
 
 clean: ## Remove the virtualenv and caches (keeps instance/, your database)
 	rm -rf $(VENV) .pytest_cache .ruff_cache
