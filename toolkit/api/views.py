@@ -6,8 +6,9 @@ import hashlib
 import json
 from pathlib import Path
 
-from flask import Blueprint, Response, current_app, request, url_for
+from flask import Blueprint, Response, current_app, url_for
 
+from toolkit.caching import cache_publicly
 from toolkit.campaigns.counting import public_count
 from toolkit.campaigns.models import CampaignState
 from toolkit.campaigns.service import get_campaign
@@ -24,7 +25,6 @@ csrf.exempt(bp)  # read-only JSON; no cookies are needed or trusted here
 
 OPENAPI_FILE = Path(__file__).resolve().parent / "openapi.json"
 MAX_AGE = 300
-COUNT_MAX_AGE = 30  # the count moves; half a minute behind is fine for readers
 
 
 def json_response(
@@ -36,12 +36,8 @@ def json_response(
     response.headers["Access-Control-Allow-Origin"] = "*"
     if cacheable and status == 200:
         response.set_etag(hashlib.sha256(body.encode()).hexdigest()[:32])
-        response.cache_control.public = True
-        response.cache_control.max_age = max_age
-        if max_age < MAX_AGE:  # a live figure: a cache may serve it a little stale, not break
-            response.cache_control.stale_while_revalidate = 4 * max_age
-            response.cache_control.stale_if_error = 3600
-        response.make_conditional(request)
+        # A live figure (a count) may be served a little stale rather than not at all.
+        return cache_publicly(response, max_age, live=max_age < MAX_AGE)
     return response
 
 
@@ -115,7 +111,7 @@ def campaign(slug: str) -> Response:
         "deadline": found.deadline.date().isoformat() if found.deadline else None,
         "url": current_app.config["BASE_URL"].rstrip("/") + url_for("campaigns.show", slug=slug),
     }
-    return json_response(data, max_age=COUNT_MAX_AGE)
+    return json_response(data, max_age=int(current_app.config["PUBLIC_MAX_AGE"]))
 
 
 @bp.get("/openapi.json")

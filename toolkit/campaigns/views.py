@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from toolkit.caching import cache_publicly
 from toolkit.campaigns.admin import bp as admin_bp
 from toolkit.campaigns.counting import public_count
 from toolkit.campaigns.forms import answers, build_signature_form, question_field
@@ -136,14 +137,8 @@ def cacheable(response: Response) -> Response:
         response.cache_control.private = True
         response.cache_control.no_cache = True
         return response
-    max_age = int(current_app.config["PUBLIC_MAX_AGE"])
-    response.cache_control.public = True
-    response.cache_control.max_age = max_age
-    response.cache_control.stale_while_revalidate = 4 * max_age
-    response.cache_control.stale_if_error = 86400
     response.vary.update(("Cookie", "Accept-Language"))  # the language comes from either
-    response.add_etag()
-    return response.make_conditional(request)
+    return cache_publicly(response, int(current_app.config["PUBLIC_MAX_AGE"]))
 
 
 def _page(campaign: Campaign, form, status: int = 200) -> tuple[str, int]:  # noqa: ANN001
