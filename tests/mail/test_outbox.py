@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from tests.smtp import body_text, mail_config, smtp_server  # noqa: F401
 from toolkit.extensions import db
+from toolkit.mail.delivery import format_addresses, parse_addresses, parse_header_addresses
 from toolkit.mail.models import MessageStatus, OutboxMessage
 from toolkit.mail.outbox import (
     Composed,
@@ -104,6 +105,34 @@ def test_queue_adds_to_the_session_and_the_caller_commits(app, outbox_dir):
 def test_unusable_recipients_are_refused(app, to):
     with app.app_context(), pytest.raises(OutboxError):
         queue_message(db.session, to=to, subject="s", text="t")
+
+
+@pytest.mark.parametrize("address", [
+    "a@example.org", " amina.diallo@mail.example.sn ", "o'brien+itu@example.co.uk",
+    "x_y-z{1}@sub-domain.example.org", "A!#$%&*/=?^`|~@EXAMPLE.ORG", "a@xn--80ak6aa92e.com",
+])  # fmt: skip
+def test_plain_addresses_are_split_as_the_header_parser_would(address):
+    """The fast path for bare addresses gives exactly what the email package's parser gives."""
+    fast = parse_addresses(address)
+    assert [(a.display_name, a.username, a.domain) for a in fast] == [
+        (a.display_name, a.username, a.domain) for a in parse_header_addresses(address)
+    ]
+    assert format_addresses(fast) == format_addresses(parse_header_addresses(address))
+
+
+@pytest.mark.parametrize("address", [
+    "a..b@example.org", "a@example", "a@-example.org", "a@example.org.", ".a@example.org",
+    "a b@example.org", "a@b@example.org", "Jane <jane@example.org>", "ünï@example.org",
+])  # fmt: skip
+def test_other_addresses_take_the_header_parser(address):
+    """Anything that is not a plain dot-atom address is decided by the full parser."""
+    try:
+        expected = parse_header_addresses(address)
+    except ValueError:
+        with pytest.raises(ValueError):
+            parse_addresses(address)
+        return
+    assert parse_addresses(address) == expected
 
 
 def test_format_address_quotes_names_with_commas(app, outbox_dir):
