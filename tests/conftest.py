@@ -44,6 +44,7 @@ def base_config(database_url: str, instance: Path) -> dict:
         "DATABASE_URL": database_url,
         "RATELIMIT_ENABLED": False,
         "COUNT_REFRESH_SECONDS": 0,  # exact counts; tests of the batched count set their own
+        "CAMPAIGN_CACHE_SECONDS": 0,  # read on every request; tests of the copy set their own
         "OUTBOX_DIR": str(instance / "outbox"),
         "DOCUMENTS_DIR": str(instance / "documents"),
         "JOBS_DIR": str(instance / "jobs"),

@@ -72,6 +72,9 @@ class Defaults:
     # The public count is recomputed at most this often (seconds); `toolkit signatures recount`
     # makes it exact at once. 0: every read counts (small sites, tests).
     COUNT_REFRESH_SECONDS = 5
+    # A web process keeps its copy of a campaign's signing rules (the form's fields, whether
+    # mail confirms) this long; opening, closing and pausing always act at once. 0: no copy.
+    CAMPAIGN_CACHE_SECONDS = 5
     # Public campaign pages and the count endpoint: seconds a cache in front may serve them.
     PUBLIC_MAX_AGE = 30
     MAIL_LEASE_SECONDS = 600  # a message claimed this long ago by a sender that died is retried

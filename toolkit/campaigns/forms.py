@@ -22,6 +22,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from toolkit.campaigns.models import Campaign, FieldRule, SignerKind
+from toolkit.campaigns.rules import SigningRules
 from toolkit.forms import email_address, no_control_characters
 from toolkit.validation import nfc
 
@@ -74,7 +75,7 @@ class SignatureForm(FlaskForm):
 
 
 def build_signature_form(
-    campaign: Campaign, countries: tuple[tuple[str, str], ...], **kwargs: object
+    campaign: Campaign | SigningRules, countries: tuple[tuple[str, str], ...], **kwargs: object
 ) -> SignatureForm:
     """The form for one campaign: its signer kinds and the optional fields it asks for."""
     rules = tuple(
@@ -152,7 +153,7 @@ def question_field(question: dict) -> str:
     return f"q_{question['name']}"
 
 
-def answers(form: SignatureForm, campaign: Campaign) -> dict[str, str]:
+def answers(form: SignatureForm, campaign: Campaign | SigningRules) -> dict[str, str]:
     """The answers to the organizer's own questions, by question name (kept in Signature.extra)."""
     return {
         q["name"]: form[question_field(q)].data or ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -66,6 +67,12 @@ class FieldRule(StrEnum):
     HIDDEN = "hidden"
 
 
+def field_rule(field_rules: Mapping[str, str] | None, field: str) -> FieldRule:
+    """How a campaign's signing form treats an optional field (asked and optional unless the
+    organizer said otherwise)."""
+    return FieldRule((field_rules or {}).get(field, FieldRule.OPTIONAL))
+
+
 # Fields an organizer can ask for or not; name and email are always asked.
 SIGNER_FIELDS = ("organization", "role", "city", "country")
 
@@ -123,8 +130,7 @@ class Campaign(db.Model):
 
     def rule(self, field: str) -> FieldRule:
         """How the signing form treats an optional field."""
-        default = FieldRule.OPTIONAL
-        return FieldRule(self.field_rules.get(field, default))
+        return field_rule(self.field_rules, field)
 
     @property
     def languages(self) -> tuple[str, ...]:

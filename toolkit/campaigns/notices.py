@@ -3,7 +3,7 @@
 The signing request only queues a row naming the signature; the sender writes the message
 (in the signer's language, with fresh links) just before it goes out. Under a surge, web
 processes then spend nothing on composing mail, and SQLite's write lock is held only for
-the two inserts.
+the two inserts (see ``signing.sign``).
 """
 
 from __future__ import annotations
@@ -13,11 +13,12 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
-from toolkit.campaigns.models import Signature
+from toolkit.campaigns.models import Campaign, Signature
+from toolkit.campaigns.rules import SigningRules
 from toolkit.campaigns.signing import CONFIRM, MANAGE, canonical_email, find_signature, make_token
 from toolkit.extensions import db
 from toolkit.mail.models import OutboxMessage
-from toolkit.mail.outbox import Composed, deliver_soon, queue_message, register_composer
+from toolkit.mail.outbox import Composed, deliver_soon, message_row, register_composer
 from toolkit.validation import normalize_email
 
 CONFIRM_KIND = "signature-confirm"
@@ -79,22 +80,22 @@ _composer(CONFIRM_KIND)
 _composer(MANAGE_KIND)
 
 
-def _queue(signature: Signature, kind: str) -> None:
-    """Queue one message to the signer, to be written when sent; the caller commits.
-
-    Needs no id: the signing request queues it before the signature's own insert.
-    """
-    queue_message(db.session, to=signature.email, subject="", text="", kind=kind,
-                  composer=kind, compose_args={"campaign": signature.campaign_id})  # fmt: skip
+def _row(campaign_id: int, email: str, kind: str) -> dict:
+    """One message to a signer, to be written when sent: the row names the campaign and the
+    address, and holds no other personal data."""
+    return message_row(to=email, subject="", text="", kind=kind, composer=kind,
+                       compose_args={"campaign": campaign_id})  # fmt: skip
 
 
-def queue_confirmation(signature: Signature) -> None:
-    """Ask the signer to confirm (every email also carries the link to withdraw)."""
-    _queue(signature, CONFIRM_KIND)
+def confirmation_row(campaign: Campaign | SigningRules, email: str) -> dict:
+    """The mail asking a new signer to confirm (every email also carries the link to
+    withdraw), as an outbox row for ``sign(mail=...)``: it needs no signature id, so it goes
+    in with the signature's own insert."""
+    return _row(campaign.id, email, CONFIRM_KIND)
 
 
 def send_manage_link(signature: Signature) -> None:
     """This address signed before: offer to update or withdraw, never a second signature."""
-    _queue(signature, MANAGE_KIND)
+    db.session.add(OutboxMessage(**_row(signature.campaign_id, signature.email, MANAGE_KIND)))
     db.session.commit()
     deliver_soon()

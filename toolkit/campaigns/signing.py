@@ -3,19 +3,29 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import func, select
+from sqlalchemy import Insert, Select, bindparam, false, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from toolkit.campaigns.models import Campaign, Signature, SignatureStatus, SignerKind
+from toolkit.campaigns.models import (
+    Campaign,
+    CampaignState,
+    Signature,
+    SignatureStatus,
+    SignerKind,
+)
+from toolkit.campaigns.rules import SigningRules
 from toolkit.campaigns.service import signing_closed_reason
-from toolkit.db import utcnow
+from toolkit.db import utcnow, write_turn
 from toolkit.i18n import N_
+from toolkit.mail.models import OutboxMessage
+from toolkit.mail.outbox import insert_rows
 
 TOKEN_SALT = "toolkit.signature"
 CONFIRM = "confirm"
@@ -55,49 +65,150 @@ class SignerDetails:
     extra: dict = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
 class SignResult:
-    """What signing did: a new signature, or the one that address already had."""
+    """What signing did: a new signature, or the one that address already had.
 
-    signature: Signature
-    created: bool
+    The signature itself is loaded only when asked for: the signing request needs no more
+    than whether one was created.
+    """
+
+    def __init__(self, session: Session, signature_id: int, created: bool) -> None:
+        self._session = session
+        self.signature_id = signature_id
+        self.created = created
+
+    @property
+    def signature(self) -> Signature:
+        """The signature (from the session when it is there, else loaded)."""
+        signature = self._session.get(Signature, self.signature_id)
+        if signature is None:
+            raise LookupError(f"signature {self.signature_id} no longer exists")
+        return signature
 
 
-def _new_signature(campaign: Campaign, details: SignerDetails, ip: str, now: datetime) -> Signature:
-    signature = Signature(
-        campaign_id=campaign.id,
-        kind=details.kind,
-        name=details.name,
-        email=details.email,
-        email_normalized=details.email_normalized,
-        email_domain=details.email_normalized.rpartition("@")[2].lower(),
-        organization=details.organization,
-        role=details.role,
-        city=details.city,
-        country=details.country,
-        list_publicly=details.list_publicly,
-        receive_updates=details.receive_updates,
-        language=details.language,
-        extra=dict(details.extra),
-        ip=ip[:64],
-        created_at=now,
-    )
+def _signature_row(
+    campaign: Campaign | SigningRules, details: SignerDetails, ip: str, now: datetime
+) -> dict:
+    """A new signature's column values: pending, or already counted when the campaign asks
+    for no confirmation (and listed too when it asks for no moderation). A field the form
+    left empty (None) is stored as "", as the columns' defaults would have it."""
+    row = {
+        "campaign_id": campaign.id,
+        "kind": details.kind,
+        "name": details.name,
+        "email": details.email,
+        "email_normalized": details.email_normalized,
+        "email_domain": details.email_normalized.rpartition("@")[2].lower(),
+        "organization": details.organization or "",
+        "role": details.role or "",
+        "city": details.city or "",
+        "country": details.country or "",
+        "list_publicly": bool(details.list_publicly),
+        "receive_updates": bool(details.receive_updates),
+        "language": details.language or "en",
+        "extra": dict(details.extra or {}),
+        "ip": ip[:64],
+        "source": "web",
+        "status": SignatureStatus.PENDING.value,
+        "rejection_reason": "",
+        "created_at": now,
+    }
     if not campaign.require_confirmation:
-        _mark_confirmed(campaign, signature, now)
-    return signature
+        row.update(_confirmed(campaign, now))
+    return row
+
+
+@lru_cache(maxsize=8)
+def _insert_while_open(columns: tuple[str, ...]) -> Insert:
+    """INSERT INTO signatures (columns) SELECT the values WHERE the campaign takes signatures
+    now, RETURNING the id: the database decides whether the campaign is open, not paused
+    and before its deadline, in the same statement that stores the signature (so a web
+    process's copy of the campaign may be a few seconds old; see ``campaigns.rules``)."""
+    signatures, campaigns = Signature.__table__, Campaign.__table__
+    values = [bindparam(name, type_=signatures.c[name].type) for name in columns]
+    now = bindparam("signing_now", type_=campaigns.c.deadline.type)
+    takes_signatures = (
+        select(campaigns.c.id)
+        .where(
+            campaigns.c.id == bindparam("campaign_id", type_=campaigns.c.id.type),
+            campaigns.c.state == CampaignState.OPEN.value,
+            campaigns.c.signing_paused == false(),
+            or_(campaigns.c.deadline.is_(None), campaigns.c.deadline >= now),
+        )
+        .exists()
+    )
+    query = select(*values).where(takes_signatures)
+    return insert(signatures).from_select(list(columns), query).returning(signatures.c.id)
+
+
+@lru_cache(maxsize=16)
+def _one_statement(columns: tuple[str, ...], mail_columns: tuple[tuple[str, ...], ...]) -> Select:
+    """PostgreSQL: the signature and its mail in one statement (data-modifying CTEs, each
+    mail row inserted once per signature row, so none for a closed campaign). Run without a
+    transaction of its own, a signature then costs one round trip, and is still all or
+    nothing: a repeated email fails the whole statement."""
+    new_signature = _insert_while_open(columns).cte("new_signature")
+    statement = select(new_signature.c.id)
+    outbox = OutboxMessage.__table__
+    for number, names in enumerate(mail_columns):
+        values = [bindparam(f"mail{number}_{name}", type_=outbox.c[name].type) for name in names]
+        rows = select(*values).select_from(new_signature)
+        mail = insert(outbox).from_select(list(names), rows).cte(f"new_mail{number}")
+        statement = statement.add_cte(mail)
+    return statement
+
+
+def _store(session: Session, row: Mapping, mail: Sequence[Mapping]) -> int | None:
+    """Store a signature and its mail at once; its id, or None when the database found the
+    campaign not taking signatures. Raises IntegrityError for a repeated email."""
+    params = {**row, "signing_now": row["created_at"]}
+    if session.get_bind().dialect.name == "postgresql":
+        params.update(
+            (f"mail{number}_{name}", value)
+            for number, message in enumerate(mail)
+            for name, value in message.items()
+        )
+        statement = _one_statement(tuple(row), tuple(tuple(message) for message in mail))
+        # The session's own connection (a second one per request could exhaust the pool),
+        # after ending whatever transaction the session had (usually none).
+        session.commit()
+        connection = session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        signature_id = connection.execute(statement, params).scalar()
+        session.commit()  # gives the connection back; nothing is sent in autocommit
+        return signature_id
+    with write_turn(session):
+        signature_id = session.execute(_insert_while_open(tuple(row)), params).scalar()
+        if signature_id is not None:
+            insert_rows(session, mail)
+        session.commit()
+        return signature_id
+
+
+def _why_closed(session: Session, campaign_id: int) -> str:
+    """Why the database refused a signature the campaign's copy allowed: its current state."""
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
+        return N_("This campaign no longer exists.")
+    return signing_closed_reason(campaign) or N_("This campaign does not take signatures now.")
 
 
 def sign(
-    session: Session, campaign: Campaign, details: SignerDetails, *, ip: str = "",
-    now: datetime | None = None, on_created: Callable[[Signature], None] | None = None,
+    session: Session, campaign: Campaign | SigningRules, details: SignerDetails, *,
+    ip: str = "", now: datetime | None = None, mail: Sequence[Mapping] = (),
 ) -> SignResult:  # fmt: skip
     """Add a signature, or find the one this address already made; commits.
 
+    ``campaign`` is the Campaign or this process's copy of its signing rules. ``mail`` holds
+    outbox rows (from ``toolkit.mail.outbox.message_row``) to queue with a new signature, in
+    the same transaction; none is queued for a repeated address. Raises SigningError, with
+    words for the signer, when the campaign does not take signatures (checked again by the
+    database as the signature is stored) or not from this kind of signer.
+
     The unique constraint decides between simultaneous requests with the same email: the
-    loser's insert fails, is rolled back, and it gets the winner's signature. ``on_created``
-    runs before the insert (to queue the confirmation mail in the same transaction): both rows
-    then go to the database in one flush, so SQLite's write lock is held for the two inserts
-    and the commit, with no other work in between.
+    loser's insert fails, is rolled back, and it gets the winner's signature. Everything is
+    prepared first and the rows go in as plain inserts, not through the unit of work: on
+    SQLite in the database's write turn (``db.write_turn``), holding its write lock for the
+    inserts and the commit and nothing else; on PostgreSQL as one statement.
     """
     reason = signing_closed_reason(campaign, now)
     if reason:
@@ -106,23 +217,21 @@ def sign(
         raise SigningError(N_("This campaign is signed by individuals only."))
     if details.kind == SignerKind.INDIVIDUAL and not campaign.allow_individuals:
         raise SigningError(N_("This campaign is signed by organizations only."))
-    now = now or utcnow()
+    row = _signature_row(campaign, details, ip, now or utcnow())
     campaign_id = campaign.id
     # Optimistic: insert, and let the unique constraint catch a repeated email (rare), rather
     # than look first on every signature.
-    signature = _new_signature(campaign, details, ip, now)
-    session.add(signature)
     try:
-        if on_created is not None:
-            on_created(signature)
-        session.commit()
+        signature_id = _store(session, row, mail)
     except IntegrityError:
         session.rollback()
         existing = find_signature(session, campaign_id, details.email_normalized)
         if existing is None:  # not a duplicate after all: let the caller see the real error
             raise
-        return SignResult(existing, created=False)
-    return SignResult(signature, created=True)
+        return SignResult(session, existing.id, created=False)
+    if signature_id is None:
+        raise SigningError(_why_closed(session, campaign_id))
+    return SignResult(session, signature_id, created=True)
 
 
 def find_signature(session: Session, campaign_id: int, email_normalized: str) -> Signature | None:
@@ -171,12 +280,16 @@ def check_token(
     return signature
 
 
+def _confirmed(campaign: Campaign, now: datetime) -> dict:
+    """What confirming sets: confirmed, and approved at once when nobody moderates."""
+    if campaign.require_moderation:
+        return {"status": SignatureStatus.CONFIRMED.value, "confirmed_at": now}
+    return {"status": SignatureStatus.APPROVED.value, "confirmed_at": now, "approved_at": now}
+
+
 def _mark_confirmed(campaign: Campaign, signature: Signature, now: datetime) -> None:
-    signature.status = SignatureStatus.CONFIRMED.value
-    signature.confirmed_at = now
-    if not campaign.require_moderation:
-        signature.status = SignatureStatus.APPROVED.value
-        signature.approved_at = now
+    for name, value in _confirmed(campaign, now).items():
+        setattr(signature, name, value)
 
 
 def confirm(signature: Signature, now: datetime | None = None) -> bool:

@@ -24,7 +24,8 @@ from toolkit.campaigns.admin import bp as admin_bp
 from toolkit.campaigns.counting import public_count
 from toolkit.campaigns.forms import answers, build_signature_form, question_field
 from toolkit.campaigns.models import Campaign, CampaignState, Signature
-from toolkit.campaigns.notices import queue_confirmation, send_manage_link
+from toolkit.campaigns.notices import confirmation_row, send_manage_link
+from toolkit.campaigns.rules import SigningRules, forget_signing_rules, signing_rules
 from toolkit.campaigns.service import (
     get_campaign,
     list_open_campaigns,
@@ -100,7 +101,7 @@ def first_name(name: str) -> str:
     return (name or "").split(maxsplit=1)[0] if (name or "").strip() else ""
 
 
-def public_form(campaign: Campaign, **kwargs: object):  # noqa: ANN201 - a WTForms form
+def public_form(campaign: Campaign | SigningRules, **kwargs: object):  # noqa: ANN201 - a WTForms form
     """The signing form on the public page: no session token in it, so the page is the same
     for every anonymous reader and a cache in front can serve it (see ``_cross_site``)."""
     return build_signature_form(campaign, _countries(), meta={"csrf": False}, **kwargs)
@@ -199,23 +200,29 @@ def widget(slug: str) -> Response:
 @limiter.limit(lambda: current_app.config["SIGN_LIMIT_PER_CAMPAIGN"], methods=["POST"],
                key_func=_campaign_key)  # fmt: skip
 def sign_view(slug: str) -> Response | tuple[str, int]:
-    """Take a signature; the answer never tells whether this email had already signed."""
-    campaign = _campaign_or_404(slug)
+    """Take a signature; the answer never tells whether this email had already signed.
+
+    The busiest request in a surge: it works from this process's copy of the campaign's
+    signing rules (``campaigns.rules``) and loads the campaign itself only to show a page.
+    """
+    rules = signing_rules(db.session, slug)
+    if rules is None or rules.state == CampaignState.DRAFT:
+        _campaign_or_404(slug)  # not found, except a draft's organizers: they see why below
     if _cross_site():
         message = _("This form was sent from another website. Open the campaign's own page "
                     "and sign there.")  # fmt: skip
         return render_template("errors/error.html", code=403, title=_("Not accepted"),
                                message=message), 403  # fmt: skip
-    reason = signing_closed_reason(campaign)
+    reason = signing_closed_reason(rules)
     if reason:
-        return render_template("campaigns/closed.html", campaign=campaign, reason=_(reason)), 409
-    form = public_form(campaign)
+        return _closed(slug, reason)
+    form = public_form(rules)
     if form.nickname.data:
         message = _("This looked like an automated submission, so it was not accepted.")
         return render_template("errors/error.html", code=400, title=_("Not accepted"),
                                message=message), 400  # fmt: skip
     if not form.validate():
-        return _page(campaign, form, 422)
+        return _page(_campaign_or_404(slug), form, 422)
     details = SignerDetails(
         name=form.name.data,
         email=form.email.data,
@@ -228,14 +235,15 @@ def sign_view(slug: str) -> Response | tuple[str, int]:
         list_publicly=form.list_publicly.data,
         receive_updates=form.receive_updates.data,
         language=current_language(),
-        extra=answers(form, campaign),
+        extra=answers(form, rules),
     )
-    confirm_by_mail = queue_confirmation if campaign.require_confirmation else None
+    confirm_by_mail = rules.require_confirmation
+    mail = [confirmation_row(rules, details.email)] if confirm_by_mail else []
     try:
-        result = sign(db.session, campaign, details, ip=request.remote_addr or "",
-                      on_created=confirm_by_mail)  # fmt: skip
+        result = sign(db.session, rules, details, ip=request.remote_addr or "", mail=mail)
     except SigningError as exc:
-        return render_template("campaigns/closed.html", campaign=campaign, reason=_(str(exc))), 409
+        forget_signing_rules(slug)  # the database knew better than this process's copy
+        return _closed(slug, str(exc))
     if result.created and confirm_by_mail:
         deliver_soon()
     elif not result.created:
@@ -243,6 +251,12 @@ def sign_view(slug: str) -> Response | tuple[str, int]:
     if result.created and not confirm_by_mail:
         return redirect(url_for("campaigns.signed", slug=slug))
     return redirect(url_for("campaigns.check_email", slug=slug))
+
+
+def _closed(slug: str, reason: str) -> tuple[str, int]:
+    """The campaign takes no signatures (now, or from this kind of signer): say why."""
+    campaign = _campaign_or_404(slug)
+    return render_template("campaigns/closed.html", campaign=campaign, reason=_(reason)), 409
 
 
 @bp.get("/campaigns/<slug>/check-email")

@@ -10,9 +10,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.headerregistry import Address
+from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
@@ -91,8 +92,7 @@ def format_address(name: str, email: str) -> str:
     return str(Address(" ".join(name.split()), username, domain))
 
 
-def queue_message(
-    session: Session,
+def message_row(
     *,
     to: str | Sequence[str],
     subject: str,
@@ -104,8 +104,8 @@ def queue_message(
     not_before: datetime | None = None,
     composer: str | None = None,
     compose_args: Mapping | None = None,
-) -> OutboxMessage:
-    """Add a message to the session; the caller commits it with the change that causes it.
+) -> dict:
+    """The outbox row for one message, checked: the column values, ready to insert.
 
     With ``composer`` (a name given to ``register_composer``) the subject and bodies are
     written by that function just before sending, from ``compose_args`` (JSON): a busy form
@@ -126,23 +126,40 @@ def queue_message(
         raise OutboxError(str(exc)) from exc
     if not recipients:
         raise OutboxError("a message needs at least one recipient")
-    message = OutboxMessage(
-        kind=kind[:64],
-        to_addresses=format_addresses(recipients),
-        reply_to=format_addresses(reply) or None,
-        subject=" ".join(subject.split()),
-        text_body=text,
-        html_body=html or None,
-        attachments=[encode_attachment(*item) for item in attachments],
-        composer=composer,
-        compose_args=dict(compose_args) if compose_args is not None else None,
-        status=MessageStatus.QUEUED.value,
-        attempts=0,
-        next_attempt_at=not_before or utcnow(),
-        last_error="",
-    )
-    session.add(message)
-    return message
+    now = utcnow()
+    return {
+        "kind": kind[:64],
+        "to_addresses": format_addresses(recipients),
+        "reply_to": format_addresses(reply) or None,
+        "subject": " ".join(subject.split()),
+        "text_body": text,
+        "html_body": html or None,
+        "attachments": [encode_attachment(*item) for item in attachments],
+        "composer": composer,
+        "compose_args": dict(compose_args) if compose_args is not None else None,
+        "status": MessageStatus.QUEUED.value,
+        "attempts": 0,
+        "next_attempt_at": not_before or now,
+        "last_error": "",
+        "created_at": now,
+    }
+
+
+def queue_message(session: Session, **message: Any) -> OutboxMessage:
+    """Add a message to the session; the caller commits it with the change that causes it.
+
+    Takes the keywords of ``message_row`` and raises OutboxError as it does.
+    """
+    queued = OutboxMessage(**message_row(**message))
+    session.add(queued)
+    return queued
+
+
+def insert_rows(session: Session, rows: Sequence[Mapping]) -> None:
+    """Insert rows from ``message_row`` at once, in the session's transaction, without the
+    unit of work: for a request that must hold SQLite's write lock as briefly as it can."""
+    if rows:
+        session.execute(insert(OutboxMessage.__table__), [dict(row) for row in rows])
 
 
 # --- composing when sent -------------------------------------------------------------------
