@@ -12,8 +12,10 @@ from email.parser import BytesParser
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import create_engine, select, text, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
 
 from tests.smtp import body_text, mail_config, smtp_server  # noqa: F401
 from toolkit.extensions import db
@@ -428,6 +430,44 @@ def test_a_claim_lasts_the_configured_lease(app, outbox_dir):
     assert status == MessageStatus.SENDING
     assert timedelta(seconds=30) <= until - now < timedelta(seconds=31)
     assert load(app, message_id).subject == "Probe"
+
+
+_writes_while_composing: list[str] = []
+
+
+@register_composer("test-write-probe")
+def _write_probe(session: Session, message: OutboxMessage) -> Composed:
+    """While the sender composes (after a query, as real composers make), another connection
+    writes to the very row: it must not wait for the sender, who has written nothing yet."""
+    session.execute(select(OutboxMessage.id).where(OutboxMessage.id == message.id))
+    url = session.get_bind().url
+    sqlite = url.get_backend_name() == "sqlite"
+    other = create_engine(url, connect_args={"timeout": 0} if sqlite else {}, poolclass=NullPool)
+    try:
+        with other.begin() as connection:
+            if not sqlite:
+                connection.execute(text("SET LOCAL lock_timeout = '200ms'"))
+            connection.execute(
+                update(OutboxMessage.__table__)
+                .where(OutboxMessage.__table__.c.id == message.id)
+                .values(last_error="")
+            )
+        _writes_while_composing.append("written")
+    except OperationalError as exc:
+        _writes_while_composing.append(f"blocked: {exc.orig}")
+    finally:
+        other.dispose()
+    return Composed(subject="Probe", text="Written when sent.")
+
+
+def test_the_sender_holds_no_lock_while_it_composes(app, outbox_dir):
+    """On SQLite one writer blocks all others: a sender that wrote before composing would hold
+    every signature back for as long as it composes and sends each message."""
+    _writes_while_composing.clear()
+    message_id = queue(app, text="", composer="test-write-probe", compose_args={})
+    assert flush(app) == DeliveryReport(sent=1)
+    assert _writes_while_composing == ["written"]
+    assert load(app, message_id).status == MessageStatus.SENT
 
 
 def test_with_redis_unreachable_deliver_soon_logs_and_the_mail_waits(app, outbox_dir, caplog):

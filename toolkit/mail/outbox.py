@@ -291,7 +291,12 @@ def _attempt(
     if not message.message_id:  # kept across retries (committed with the outcome below)
         message.message_id = make_message_id(config)
     try:
-        if not compose(session, message):
+        # Nothing is written before the outcome: a composer's queries would otherwise flush
+        # the message id now, and on SQLite hold the write lock through composing and
+        # sending, while every signature waits for it.
+        with session.no_autoflush:
+            composed = compose(session, message)
+        if not composed:
             gone = "not sent: what it was about no longer exists"
             return _failed_attempt(session, message, config, now, gone, True)
         delivered = courier.deliver(message, now=now)
@@ -307,7 +312,7 @@ def _attempt(
     message.eml_path = delivered.eml_path
     if delivered.refused:
         message.last_error = f"sent, but some recipients were refused: {delivered.refused}"[:500]
-    session.commit()
+    session.commit()  # the outcome is the only write: see above
     return MessageStatus.SENT
 
 
