@@ -176,6 +176,7 @@ def _store(session: Session, row: Mapping, mail: Sequence[Mapping]) -> int | Non
         signature_id = connection.execute(statement, params).scalar()
         session.commit()  # gives the connection back; nothing is sent in autocommit
         return signature_id
+    session.commit()  # as above; and no write of the session's may wait on the turn
     with write_turn(session):
         signature_id = session.execute(_insert_while_open(tuple(row)), params).scalar()
         if signature_id is not None:
