@@ -6,8 +6,9 @@ queued, to see intake alone); it stops by itself and talks to 127.0.0.1 only.
 
 1. Intake: the toolkit's /campaigns/<slug>/sign under gunicorn on SQLite (or, with
    --database postgresql, on a scratch PostgreSQL database), with 16 and 64
-   concurrent clients, beside a bare Flask endpoint that only inserts a row into the same
-   database (bench/bare_app.py). Goal: a ratio of at least 0.5, zero errors, and the database
+   concurrent clients (each posting --per-client signatures, timed after 5 untimed ones),
+   beside a bare Flask endpoint that only inserts a row into the same database
+   (bench/bare_app.py). Goal: a ratio of at least 0.5, zero errors, and the database
    holding exactly one row per distinct email sent (none lost, none duplicated).
 2. The final letter: PDF time and peak memory for 1,000 and 10,000 signatories
    (goal: 10,000 in under 15 s and 400 MB).
