@@ -1,8 +1,9 @@
 """Benchmark: signatures accepted per second through the real endpoint, and the final letter.
 
-Run by hand (`.venv/bin/python bench/signing.py [--workers 4] [--mail worker|background]`,
-BENCH_THREADS=4 threads per gunicorn worker; BENCH_NO_WORKER=1 leaves the confirmation mails
-queued, to see intake alone); it stops by itself and talks to 127.0.0.1 only.
+Run by hand (`.venv/bin/python bench/signing.py [--workers 3] [--repeat 3]
+[--mail worker|background]`; BENCH_THREADS: threads per gunicorn worker, 1; BENCH_NO_WORKER=1
+leaves the confirmation mails queued, to see intake alone); it stops by itself and talks to
+127.0.0.1 only.
 
 1. Intake: the toolkit's /campaigns/<slug>/sign under gunicorn on SQLite (or, with
    --database postgresql, on a scratch PostgreSQL database), with 16 and 64
@@ -24,6 +25,7 @@ import resource
 import signal
 import socket
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -34,7 +36,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / ".venv" / "bin"
-THREADS = int(os.environ.get("BENCH_THREADS", "4"))
+THREADS = int(os.environ.get("BENCH_THREADS", "1"))
 CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 
@@ -219,45 +221,67 @@ def _intake(args: argparse.Namespace, work: Path, database: Database) -> None:
     for kind, clients in [
         (kind, clients) for kind in args.kinds.split(",") for clients in (16, 64)
     ]:
-        slug, prefix = slugs[kind], f"{kind[0]}{clients}"
-        port = free_port()
-        server = gunicorn("wsgi:app", port, env, args.workers)
-        worker = (
-            mail_worker(env)
-            if args.mail == "worker" and not os.environ.get("BENCH_NO_WORKER")
-            else None
-        )
-        try:
-            seconds, errors, sent = run_load(port, f"/campaigns/{slug}/sign", f"/campaigns/{slug}",
-                                             clients, args.per_client, prefix)  # fmt: skip
-            drained = time.perf_counter()
-            while worker and unsent(database) and time.perf_counter() - drained < 600:
-                time.sleep(0.2)
-            drain_seconds, left = time.perf_counter() - drained, unsent(database)
-        finally:
-            stop(server)
-            if worker:
-                stop(worker)
-        stored = {row[0] for row in database.query(
-            "SELECT email_normalized FROM signatures WHERE email_normalized LIKE ?",
-            (f"{prefix}-%",))}  # fmt: skip
-        toolkit_rate = clients * args.per_client / seconds
+        ratios = [
+            _intake_round(
+                args,
+                env,
+                database,
+                kind,
+                slugs[kind],
+                clients,
+                f"{kind[0]}{clients}r{round_number}",
+            )  # fmt: skip
+            for round_number in range(args.repeat)
+        ]
+        if args.repeat > 1:
+            print(f"  {kind:>8}, {clients:>2} clients: median ratio of {args.repeat} rounds "
+                  f"{statistics.median(ratios):.2f} (lowest {min(ratios):.2f}, highest "
+                  f"{max(ratios):.2f})")  # fmt: skip
 
-        port = free_port()
-        server = gunicorn("bench.bare_app:app", port, env, args.workers)
-        try:
-            bare_seconds, bare_errors, bare_sent = run_load(port, "/insert", None, clients,
-                                                            args.per_client, f"b{prefix}")  # fmt: skip
-        finally:
-            stop(server)
-        bare_rate = clients * args.per_client / bare_seconds
-        lost = len(sent - stored)
-        extra = len(stored - sent)
-        print(f"  {kind:>8}, {clients:>2} clients: toolkit {toolkit_rate:7.1f}/s  bare {bare_rate:7.1f}/s  "
-              f"ratio {toolkit_rate / bare_rate:.2f} (goal >= 0.5)  errors {errors}+{bare_errors}  "
-              f"lost {lost}  duplicated {extra}")  # fmt: skip
+
+def _intake_round(args: argparse.Namespace, env: dict, database: Database, kind: str, slug: str,
+                  clients: int, prefix: str) -> float:  # fmt: skip
+    """The toolkit, then the bare endpoint, under the same load; prints and returns the ratio."""
+    port = free_port()
+    server = gunicorn("wsgi:app", port, env, args.workers)
+    worker = (
+        mail_worker(env)
+        if args.mail == "worker" and not os.environ.get("BENCH_NO_WORKER")
+        else None
+    )
+    try:
+        seconds, errors, sent = run_load(port, f"/campaigns/{slug}/sign", f"/campaigns/{slug}",
+                                         clients, args.per_client, prefix)  # fmt: skip
+        drained = time.perf_counter()
+        while worker and unsent(database) and time.perf_counter() - drained < 600:
+            time.sleep(0.2)
+        drain_seconds, left = time.perf_counter() - drained, unsent(database)
+    finally:
+        stop(server)
+        if worker:
+            stop(worker)
+    stored = {row[0] for row in database.query(
+        "SELECT email_normalized FROM signatures WHERE email_normalized LIKE ?",
+        (f"{prefix}-%",))}  # fmt: skip
+    toolkit_rate = clients * args.per_client / seconds
+
+    port = free_port()
+    server = gunicorn("bench.bare_app:app", port, env, args.workers)
+    try:
+        bare_seconds, bare_errors, _ = run_load(port, "/insert", None, clients, args.per_client,
+                                                f"b{prefix}")  # fmt: skip
+    finally:
+        stop(server)
+    bare_rate = clients * args.per_client / bare_seconds
+    lost = len(sent - stored)
+    extra = len(stored - sent)
+    print(f"  {kind:>8}, {clients:>2} clients: toolkit {toolkit_rate:7.1f}/s  bare {bare_rate:7.1f}/s  "
+          f"ratio {toolkit_rate / bare_rate:.2f} (goal >= 0.5)  errors {errors}+{bare_errors}  "
+          f"lost {lost}  duplicated {extra}")  # fmt: skip
+    if worker:
         print(f"      confirmation mails all sent {drain_seconds:.1f} s after the last signature"
               f" ({left} left unsent)")  # fmt: skip
+    return toolkit_rate / bare_rate
 
 
 def final_letter(args: argparse.Namespace, work: Path) -> None:
@@ -307,7 +331,10 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument("--per-client", type=int, default=100)
-    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="rounds of each measurement (toolkit, then bare, in turns); with "
+                             "more than one, the median ratio is printed too")  # fmt: skip
+    parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--mail", choices=("worker", "background"), default="worker",
                         help="worker: a `toolkit mail worker` beside gunicorn (the README's "
                              "deployment); background: threads in the web processes")  # fmt: skip
