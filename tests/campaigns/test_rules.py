@@ -149,3 +149,9 @@ def test_with_a_warm_copy_a_signature_is_stored_without_reading_the_campaign(cac
             ["INSERT", "INTO", "outbox_messages"],
         ]
     assert stored(app) == (["first@example.org", "second@example.org"], 2)
+
+
+def test_a_campaign_created_after_a_miss_takes_signatures_at_once(cached, client):
+    assert sign(client, email="early@example.org").status_code == 404  # no such campaign yet
+    make_campaign(cached, require_confirmation=False)  # made in this process
+    assert sign(client, email="first@example.org").status_code == 302

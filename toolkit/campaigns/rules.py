@@ -53,11 +53,7 @@ class SigningRules:
         return field_rule(self.field_rules, field)
 
 
-_COLUMNS = tuple(
-    Campaign.__table__.c[name]
-    for name in SigningRules.__dataclass_fields__
-    if name != "custom_fields"
-) + (Campaign.__table__.c.custom_fields,)
+_COLUMNS = tuple(Campaign.__table__.c[name] for name in SigningRules.__dataclass_fields__)
 
 
 def _load(session: Session, slug: str) -> SigningRules | None:
@@ -106,6 +102,7 @@ def forget_signing_rules(slug: str | None = None) -> None:
             _cache().pop(slug, None)
 
 
+@event.listens_for(Campaign, "after_insert")  # a slug that found nothing may now
 @event.listens_for(Campaign, "after_update")
 @event.listens_for(Campaign, "after_delete")
 def _campaign_changed(_mapper, _connection, _target) -> None:  # noqa: ANN001 - SQLAlchemy's
