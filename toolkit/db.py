@@ -49,6 +49,8 @@ class _Turn:
 
     def descriptor(self) -> int | None:
         if self.fd is None or self.pid != os.getpid():  # opened again in a forked child
+            if self.fd is not None:  # the parent's, inherited: the child takes its own
+                os.close(self.fd)
             try:
                 self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
             except OSError:

@@ -18,7 +18,13 @@ from toolkit.campaigns.rules import SigningRules
 from toolkit.campaigns.signing import CONFIRM, MANAGE, canonical_email, find_signature, make_token
 from toolkit.extensions import db
 from toolkit.mail.models import OutboxMessage
-from toolkit.mail.outbox import Composed, deliver_soon, message_row, register_composer
+from toolkit.mail.outbox import (
+    Composed,
+    deliver_soon,
+    insert_rows,
+    message_row,
+    register_composer,
+)
 from toolkit.validation import normalize_email
 
 CONFIRM_KIND = "signature-confirm"
@@ -96,6 +102,6 @@ def confirmation_row(campaign: Campaign | SigningRules, email: str) -> dict:
 
 def send_manage_link(signature: Signature) -> None:
     """This address signed before: offer to update or withdraw, never a second signature."""
-    db.session.add(OutboxMessage(**_row(signature.campaign_id, signature.email, MANAGE_KIND)))
+    insert_rows(db.session, [_row(signature.campaign_id, signature.email, MANAGE_KIND)])
     db.session.commit()
     deliver_soon()
