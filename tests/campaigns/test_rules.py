@@ -7,12 +7,18 @@ campaign that was closed, paused, past its deadline or deleted meanwhile by anot
 
 from __future__ import annotations
 
+import sqlite3
+import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
+from psycopg import pq
 from sqlalchemy import delete, event, func, select, update
+from sqlalchemy.engine import Engine
 
 from tests.campaigns.helpers import make_campaign, sign
 from toolkit.campaigns.models import Campaign, Signature
@@ -119,35 +125,76 @@ def test_a_change_made_in_this_process_is_seen_at_once(cached, client):
     )
 
 
+@contextmanager
+def sent_to_the_database(engine: Engine) -> Iterator[list[tuple[str, str]]]:
+    """What this thread's connections send to the database, as the driver reports it:
+    SQLite's statement trace, or libpq's protocol trace (PostgreSQL). Entries are (kind,
+    text): ("statement", sql) on SQLite; on PostgreSQL, the client's protocol messages (a
+    round trip ends with "Sync" in the extended protocol, or is one "Query" in the simple
+    one) and ("trace", the whole trace). The pool's liveness check comes before checkout,
+    so it is not seen here."""
+    sent: list[tuple[str, str]] = []
+    thread = threading.get_ident()  # the test client runs the request here
+    traces: dict[int, object] = {}
+
+    def checkout(dbapi_connection, _record, _proxy) -> None:  # noqa: ANN001
+        if threading.get_ident() != thread:  # not the mail sent in the background
+            return
+        if isinstance(dbapi_connection, sqlite3.Connection):
+            dbapi_connection.set_trace_callback(lambda sql: sent.append(("statement", sql)))
+        else:
+            trace = tempfile.TemporaryFile()
+            dbapi_connection.pgconn.trace(trace.fileno())
+            dbapi_connection.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
+            traces[id(dbapi_connection)] = trace
+
+    def checkin(dbapi_connection, _record) -> None:  # noqa: ANN001
+        if isinstance(dbapi_connection, sqlite3.Connection):
+            dbapi_connection.set_trace_callback(None)
+            return
+        trace = traces.pop(id(dbapi_connection), None)
+        if trace is None:
+            return
+        dbapi_connection.pgconn.untrace()
+        trace.seek(0)
+        text = trace.read().decode(errors="replace")
+        sent.append(("trace", " ".join(text.split())))
+        for line in text.splitlines():
+            fields = line.split("\t")
+            if len(fields) >= 3 and fields[0] == "F":  # from the client
+                sent.append((fields[2], " ".join(" ".join(fields[3:]).split())))
+        trace.close()
+
+    event.listen(engine, "checkout", checkout)
+    event.listen(engine, "checkin", checkin)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "checkout", checkout)
+        event.remove(engine, "checkin", checkin)
+
+
 def test_with_a_warm_copy_a_signature_is_stored_without_reading_the_campaign(cached, client):
     """SQLite: two inserts (in the write turn); PostgreSQL: one statement, one round trip."""
     app = cached
     make_campaign(app)
     assert sign(client, email="first@example.org").status_code == 302
-    statements: list[str] = []
     with app.app_context():
         engine = db.engine
-
-    def record(_conn, _cursor, statement, *_args) -> None:  # noqa: ANN001
-        if threading.get_ident() == request_thread:  # not the mail sent in the background
-            statements.append(" ".join(statement.split()))
-
-    request_thread = threading.get_ident()  # the test client runs the request here
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with sent_to_the_database(engine) as sent:
         assert sign(client, email="second@example.org").status_code == 302
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
     if app.config["DATABASE_URL"].startswith("postgresql"):
-        (statement,) = statements
-        assert statement.startswith("WITH new_signature AS (INSERT INTO signatures")
-        assert "new_mail0 AS (INSERT INTO outbox_messages" in statement
+        round_trips = [entry for entry in sent if entry[0] in ("Sync", "Query")]
+        (trace,) = [text for kind, text in sent if kind == "trace"]
+        assert len(round_trips) == 1, sent
+        assert '"WITH new_signature AS (INSERT INTO signatures' in trace
+        assert "new_mail0 AS (INSERT INTO outbox_messages" in trace
     else:
-        assert [statement.split()[:3] for statement in statements] == [
-            ["INSERT", "INTO", "signatures"],
-            ["INSERT", "INTO", "outbox_messages"],
-        ]
+        statements = [" ".join(text.split()[:3]) for _kind, text in sent]
+        assert [text for text in statements if text not in ("BEGIN", "COMMIT")] == [
+            "INSERT INTO signatures",
+            "INSERT INTO outbox_messages",
+        ], statements
     assert stored(app) == (["first@example.org", "second@example.org"], 2)
 
 

@@ -195,7 +195,9 @@ class Signature(db.Model):
     # None for paper signatures, and once a signer's data is erased or a campaign purged.
     email: Mapped[str | None] = mapped_column(String(254))
     email_normalized: Mapped[str | None] = mapped_column(String(254))
-    email_domain: Mapped[str] = mapped_column(String(254), default="", index=True)
+    # Not indexed: every signature would write one more page for a rare moderation query,
+    # which filters by campaign and status first anyway.
+    email_domain: Mapped[str] = mapped_column(String(254), default="")
     organization: Mapped[str] = mapped_column(String(300), default="")
     role: Mapped[str] = mapped_column(String(200), default="")
     city: Mapped[str] = mapped_column(String(200), default="")

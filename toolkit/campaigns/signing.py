@@ -10,8 +10,9 @@ from functools import lru_cache
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import Insert, Select, bindparam, false, func, insert, or_, select
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 from toolkit.campaigns.models import (
     Campaign,
@@ -22,10 +23,9 @@ from toolkit.campaigns.models import (
 )
 from toolkit.campaigns.rules import SigningRules
 from toolkit.campaigns.service import signing_closed_reason
-from toolkit.db import utcnow, write_turn
+from toolkit.db import Prepared, dbapi_connection, prepare, utcnow, write_turn
 from toolkit.i18n import N_
 from toolkit.mail.models import OutboxMessage
-from toolkit.mail.outbox import insert_rows
 
 TOKEN_SALT = "toolkit.signature"
 CONFIRM = "confirm"
@@ -158,31 +158,73 @@ def _one_statement(columns: tuple[str, ...], mail_columns: tuple[tuple[str, ...]
     return statement
 
 
+@lru_cache(maxsize=32)
+def _prepared(dialect: Dialect, columns: tuple[str, ...],
+              mail_columns: tuple[tuple[str, ...], ...]) -> tuple[Prepared, ...]:  # fmt: skip
+    """The statements that store a signature and its mail, compiled once per process: on
+    PostgreSQL the one statement; elsewhere the signature's insert, then one per mail."""
+    if dialect.name == "postgresql":
+        return (prepare(_one_statement(columns, mail_columns), dialect),)
+    outbox = OutboxMessage.__table__
+    return (
+        prepare(_insert_while_open(columns), dialect),
+        *(prepare(insert(outbox).values({name: bindparam(name, type_=outbox.c[name].type)
+                                          for name in names}), dialect)
+          for names in mail_columns),
+    )  # fmt: skip
+
+
 def _store(session: Session, row: Mapping, mail: Sequence[Mapping]) -> int | None:
     """Store a signature and its mail at once; its id, or None when the database found the
-    campaign not taking signatures. Raises IntegrityError for a repeated email."""
-    params = {**row, "signing_now": row["created_at"]}
-    if session.get_bind().dialect.name == "postgresql":
-        params.update(
-            (f"mail{number}_{name}", value)
-            for number, message in enumerate(mail)
-            for name, value in message.items()
-        )
-        statement = _one_statement(tuple(row), tuple(tuple(message) for message in mail))
-        # The session's own connection (a second one per request could exhaust the pool),
-        # after ending whatever transaction the session had (usually none).
+    campaign not taking signatures. Raises IntegrityError for a repeated email.
+
+    The statements are SQLAlchemy's, compiled once (``db.prepare``) and run on a pooled
+    DB-API connection: the execution machinery around them cost more than the inserts.
+    """
+    if isinstance(session, scoped_session):
+        session = session()  # the request's own session
+    if session.in_transaction():
+        # Whatever the session read ends first: its connection goes back to the pool (a
+        # second one held per request could exhaust it), and on SQLite no transaction of
+        # this request's waits on the write turn.
         session.commit()
-        connection = session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-        signature_id = connection.execute(statement, params).scalar()
-        session.commit()  # gives the connection back; nothing is sent in autocommit
-        return signature_id
-    session.commit()  # as above; and no write of the session's may wait on the turn
-    with write_turn(session):
-        signature_id = session.execute(_insert_while_open(tuple(row)), params).scalar()
-        if signature_id is not None:
-            insert_rows(session, mail)
-        session.commit()
-        return signature_id
+    engine = session.get_bind()
+    statements = _prepared(engine.dialect, tuple(row), tuple(tuple(message) for message in mail))
+    values = {**row, "signing_now": row["created_at"]}
+    with dbapi_connection(engine) as connection:
+        cursor = connection.cursor()
+        if engine.dialect.name == "postgresql":
+            values.update(
+                (f"mail{number}_{name}", value)
+                for number, message in enumerate(mail)
+                for name, value in message.items()
+            )
+            (statement,) = statements
+            driver = connection.driver_connection
+            given = driver.autocommit
+            driver.autocommit = True  # one statement, its own transaction: one round trip
+            try:
+                cursor.execute(statement.sql, statement.parameters(values))
+                found = cursor.fetchone()
+            finally:
+                if not driver.closed:
+                    driver.autocommit = given  # as the pool gave it
+            return found[0] if found else None
+        signature, *mail_statements = statements
+        # Converted before the turn: it holds the write lock for the inserts and the commit.
+        signature_values = signature.parameters(values)
+        mail_values = [
+            (statement.sql, statement.parameters(message))
+            for statement, message in zip(mail_statements, mail, strict=True)
+        ]
+        with write_turn(engine):
+            cursor.execute(signature.sql, signature_values)
+            found = cursor.fetchone()
+            if found is not None:
+                for sql, message_values in mail_values:
+                    cursor.execute(sql, message_values)
+            connection.commit()
+        return found[0] if found else None
 
 
 def _why_closed(session: Session, campaign_id: int) -> str:
