@@ -7,10 +7,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import bindparam, insert, select, text
+from sqlalchemy import bindparam, create_engine, insert, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.pool import NullPool
 
-from tests.campaigns.helpers import make_campaign
+from tests.campaigns.helpers import make_campaign, sign
 from toolkit.campaigns.models import Signature
 from toolkit.db import dbapi_connection, prepare
 from toolkit.extensions import db
@@ -95,3 +96,21 @@ def test_a_connection_the_server_dropped_is_discarded_and_the_next_one_works(app
             cursor = connection.cursor()
             cursor.execute("SELECT 1")
             assert cursor.fetchone()[0] == 1
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # a server that drops
+def test_signing_after_the_server_dropped_every_connection_is_no_error(app, client):
+    make_campaign(app)
+    assert sign(client, email="before@example.org").status_code == 302
+    outside = create_engine(app.config["DATABASE_URL"], poolclass=NullPool)  # not the app's pool
+    with outside.connect() as connection:
+        dropped = connection.execute(text(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )).scalar()  # fmt: skip
+    outside.dispose()
+    assert dropped >= 1  # every connection in the app's pool
+    assert sign(client, email="after@example.org").status_code == 302
+    with app.app_context():
+        emails = db.session.scalars(select(Signature.email).order_by(Signature.id)).all()
+    assert emails == ["before@example.org", "after@example.org"]

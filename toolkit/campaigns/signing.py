@@ -174,7 +174,7 @@ def _prepared(dialect: Dialect, columns: tuple[str, ...],
     )  # fmt: skip
 
 
-def _store(session: Session, row: Mapping, mail: Sequence[Mapping]) -> int | None:
+def _store(session: Session | scoped_session, row: Mapping, mail: Sequence[Mapping]) -> int | None:
     """Store a signature and its mail at once; its id, or None when the database found the
     campaign not taking signatures. Raises IntegrityError for a repeated email.
 
@@ -218,12 +218,16 @@ def _store(session: Session, row: Mapping, mail: Sequence[Mapping]) -> int | Non
             for statement, message in zip(mail_statements, mail, strict=True)
         ]
         with write_turn(engine):
-            cursor.execute(signature.sql, signature_values)
-            found = cursor.fetchone()
-            if found is not None:
-                for sql, message_values in mail_values:
-                    cursor.execute(sql, message_values)
-            connection.commit()
+            try:
+                cursor.execute(signature.sql, signature_values)
+                found = cursor.fetchone()
+                if found is not None:
+                    for sql, message_values in mail_values:
+                        cursor.execute(sql, message_values)
+                connection.commit()
+            except BaseException:
+                connection.rollback()  # in the turn: SQLite's write lock goes with it
+                raise
         return found[0] if found else None
 
 
