@@ -10,9 +10,10 @@ from functools import lru_cache
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import Insert, Select, bindparam, false, func, insert, or_, select
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, scoped_session
+from sqlalchemy.pool import PoolProxiedConnection
 
 from toolkit.campaigns.models import (
     Campaign,
@@ -86,33 +87,40 @@ class SignResult:
         return signature
 
 
+# The columns' own scalar defaults (source "web", status "pending", "" for the texts ...):
+# a prepared insert gives every column a value, so the row starts from these.
+_SIGNATURE_DEFAULTS = {
+    column.name: column.default.arg
+    for column in Signature.__table__.c
+    if column.default is not None and column.default.is_scalar
+}
+
+
 def _signature_row(
     campaign: Campaign | SigningRules, details: SignerDetails, ip: str, now: datetime
 ) -> dict:
     """A new signature's column values: pending, or already counted when the campaign asks
     for no confirmation (and listed too when it asks for no moderation). A field the form
-    left empty (None) is stored as "", as the columns' defaults would have it."""
-    row = {
+    left empty (None) gets the column's default."""
+    given = {
         "campaign_id": campaign.id,
         "kind": details.kind,
         "name": details.name,
         "email": details.email,
         "email_normalized": details.email_normalized,
         "email_domain": details.email_normalized.rpartition("@")[2].lower(),
-        "organization": details.organization or "",
-        "role": details.role or "",
-        "city": details.city or "",
-        "country": details.country or "",
+        "organization": details.organization,
+        "role": details.role,
+        "city": details.city,
+        "country": details.country,
         "list_publicly": bool(details.list_publicly),
         "receive_updates": bool(details.receive_updates),
-        "language": details.language or "en",
+        "language": details.language,
         "extra": dict(details.extra or {}),
         "ip": ip[:64],
-        "source": "web",
-        "status": SignatureStatus.PENDING.value,
-        "rejection_reason": "",
         "created_at": now,
     }
+    row = {**_SIGNATURE_DEFAULTS, **{name: v for name, v in given.items() if v is not None}}
     if not campaign.require_confirmation:
         row.update(_confirmed(campaign, now))
     return row
@@ -192,43 +200,56 @@ def _store(session: Session | scoped_session, row: Mapping, mail: Sequence[Mappi
     statements = _prepared(engine.dialect, tuple(row), tuple(tuple(message) for message in mail))
     values = {**row, "signing_now": row["created_at"]}
     with dbapi_connection(engine) as connection:
-        cursor = connection.cursor()
         if engine.dialect.name == "postgresql":
-            values.update(
-                (f"mail{number}_{name}", value)
-                for number, message in enumerate(mail)
-                for name, value in message.items()
-            )
-            (statement,) = statements
-            driver = connection.driver_connection
-            given = driver.autocommit
-            driver.autocommit = True  # one statement, its own transaction: one round trip
-            try:
-                cursor.execute(statement.sql, statement.parameters(values))
-                found = cursor.fetchone()
-            finally:
-                if not driver.closed:
-                    driver.autocommit = given  # as the pool gave it
-            return found[0] if found else None
-        signature, *mail_statements = statements
-        # Converted before the turn: it holds the write lock for the inserts and the commit.
-        signature_values = signature.parameters(values)
-        mail_values = [
-            (statement.sql, statement.parameters(message))
-            for statement, message in zip(mail_statements, mail, strict=True)
-        ]
-        with write_turn(engine):
-            try:
-                cursor.execute(signature.sql, signature_values)
-                found = cursor.fetchone()
-                if found is not None:
-                    for sql, message_values in mail_values:
-                        cursor.execute(sql, message_values)
-                connection.commit()
-            except BaseException:
-                connection.rollback()  # in the turn: SQLite's write lock goes with it
-                raise
-        return found[0] if found else None
+            return _store_in_one_statement(connection, statements[0], values, mail)
+        return _store_in_the_write_turn(engine, connection, statements, values, mail)
+
+
+def _store_in_one_statement(connection: PoolProxiedConnection, statement: Prepared,
+                            values: dict, mail: Sequence[Mapping]) -> int | None:  # fmt: skip
+    """PostgreSQL: the one statement, in its own transaction (autocommit): one round trip."""
+    values.update(
+        (f"mail{number}_{name}", value)
+        for number, message in enumerate(mail)
+        for name, value in message.items()
+    )
+    driver = connection.driver_connection
+    given = driver.autocommit
+    driver.autocommit = True
+    try:
+        cursor = connection.cursor()
+        cursor.execute(statement.sql, statement.parameters(values))
+        found = cursor.fetchone()
+    finally:
+        if not driver.closed:
+            driver.autocommit = given  # as the pool gave it
+    return found[0] if found else None
+
+
+def _store_in_the_write_turn(engine: Engine, connection: PoolProxiedConnection,
+                             statements: Sequence[Prepared], values: dict,
+                             mail: Sequence[Mapping]) -> int | None:  # fmt: skip
+    """SQLite: the signature's insert, then its mail's, and the commit, in the write turn."""
+    signature, *mail_statements = statements
+    # Converted before the turn: it holds the write lock for the inserts and the commit.
+    signature_values = signature.parameters(values)
+    mail_values = [
+        (statement.sql, statement.parameters(message))
+        for statement, message in zip(mail_statements, mail, strict=True)
+    ]
+    cursor = connection.cursor()
+    with write_turn(engine):
+        try:
+            cursor.execute(signature.sql, signature_values)
+            found = cursor.fetchone()
+            if found is not None:
+                for sql, message_values in mail_values:
+                    cursor.execute(sql, message_values)
+            connection.commit()
+        except BaseException:
+            connection.rollback()  # in the turn: SQLite's write lock goes with it
+            raise
+    return found[0] if found else None
 
 
 def _why_closed(session: Session, campaign_id: int) -> str:
