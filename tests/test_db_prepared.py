@@ -114,3 +114,19 @@ def test_signing_after_the_server_dropped_every_connection_is_no_error(app, clie
     with app.app_context():
         emails = db.session.scalars(select(Signature.email).order_by(Signature.id)).all()
     assert emails == ["before@example.org", "after@example.org"]
+
+
+def test_engine_of_does_not_open_an_unused_request_session(app):
+    from sqlalchemy.orm import Session
+
+    from toolkit.db import engine_of
+
+    with app.app_context():
+        assert not db.session.registry.has()
+        assert engine_of(db.session) is db.engine
+        assert not db.session.registry.has()  # still no session: nothing was opened for it
+        db.session.execute(text("SELECT 1"))
+        assert engine_of(db.session) is db.session.get_bind()  # the open one's bind
+        assert engine_of(db.engine) is db.engine
+        with Session(db.engine) as session:
+            assert engine_of(session) is db.engine

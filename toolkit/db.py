@@ -65,6 +65,22 @@ class _Turn:
         return self.fd
 
 
+def engine_of(bind: Session | scoped_session | Engine) -> Engine:
+    """The engine a session (or a request's scoped session) works on.
+
+    A request's scoped session that has not been used yet is not opened for this: Flask-
+    SQLAlchemy's sessions take the app's engine, which its extension gives directly (the
+    signing request then builds no Session at all).
+    """
+    if isinstance(bind, Engine):
+        return bind
+    if isinstance(bind, scoped_session) and not bind.registry.has():
+        extension = bind.session_factory.kw.get("db")  # Flask-SQLAlchemy's sessionmaker
+        if extension is not None:
+            return extension.engine
+    return bind.get_bind()
+
+
 _turns: dict[str, _Turn] = {}
 _turns_lock = threading.Lock()
 
@@ -80,7 +96,7 @@ def write_turn(bind: Session | scoped_session | Engine) -> Iterator[None]:
     releases if the process dies) are woken the moment the turn is free. Elsewhere (the
     PostgreSQL server handles its own queueing) this does nothing.
     """
-    url = (bind if isinstance(bind, Engine) else bind.get_bind()).url
+    url = engine_of(bind).url
     if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:") or not fcntl:
         yield
         return

@@ -96,6 +96,14 @@ class AppLimiter(Limiter):
             app = current_app
         return app.extensions.setdefault("toolkit.limiter", {})
 
+    def _check_request_limit(
+        self, callable_name: str | None = None, in_middleware: bool = True
+    ) -> None:
+        """The views' decorators check here even when limits are off (RATELIMIT_ENABLED):
+        then there is nothing to count, and the signing view is spared the lookups."""
+        if self.enabled:
+            super()._check_request_limit(callable_name=callable_name, in_middleware=in_middleware)
+
     def init_app(self, app: Flask) -> None:
         """Read this app's settings into its own state, with the toolkit's defaults."""
         config = app.config

@@ -209,9 +209,8 @@ class Signature(db.Model):
     source: Mapped[str] = mapped_column(String(16), default="web")  # web | paper
     status: Mapped[str] = mapped_column(String(16), default=SignatureStatus.PENDING.value)
     ip: Mapped[str] = mapped_column(String(64), default="")
-    created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, index=True
-    )
+    # Not indexed either: newest first is by id, the order rows were stored in.
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     rejected_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

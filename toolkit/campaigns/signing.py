@@ -24,7 +24,7 @@ from toolkit.campaigns.models import (
 )
 from toolkit.campaigns.rules import SigningRules
 from toolkit.campaigns.service import signing_closed_reason
-from toolkit.db import Prepared, dbapi_connection, prepare, utcnow, write_turn
+from toolkit.db import Prepared, dbapi_connection, engine_of, prepare, utcnow, write_turn
 from toolkit.i18n import N_
 from toolkit.mail.models import OutboxMessage
 
@@ -189,14 +189,14 @@ def _store(session: Session | scoped_session, row: Mapping, mail: Sequence[Mappi
     The statements are SQLAlchemy's, compiled once (``db.prepare``) and run on a pooled
     DB-API connection: the execution machinery around them cost more than the inserts.
     """
+    engine = engine_of(session)  # without opening the request's session if it is unused
     if isinstance(session, scoped_session):
-        session = session()  # the request's own session
-    if session.in_transaction():
+        session = session.registry() if session.registry.has() else None
+    if session is not None and session.in_transaction():
         # Whatever the session read ends first: its connection goes back to the pool (a
         # second one held per request could exhaust it), and on SQLite no transaction of
         # this request's waits on the write turn.
         session.commit()
-    engine = session.get_bind()
     statements = _prepared(engine.dialect, tuple(row), tuple(tuple(message) for message in mail))
     values = {**row, "signing_now": row["created_at"]}
     with dbapi_connection(engine) as connection:

@@ -27,7 +27,7 @@ from toolkit.contacts.models import (
     CountryName,
     MemberState,
 )
-from toolkit.db import utcnow
+from toolkit.db import engine_of, utcnow
 
 MEMBER_STATES_FILE = "member_states.csv"
 CONTACT_POINTS_FILE = "contact_points.csv"
@@ -180,7 +180,7 @@ def member_state_choices(session: Session, language: str = "en") -> tuple[tuple[
     Forms on busy pages (signing) need the list on every request; it changes only when an
     admin loads new data, which a menu can learn a few minutes later.
     """
-    key = (session.get_bind().url.render_as_string(), language)
+    key = (engine_of(session).url, language)
     now = time.monotonic()
     with _choices_lock:
         cached = _choices.get(key)
