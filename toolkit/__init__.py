@@ -30,6 +30,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from toolkit.models import import_all_models
     from toolkit.resources.views import bp as resources_bp
     from toolkit.web import (
+        SessionCookies,
         register_error_handlers,
         register_security_headers,
         register_template_helpers,
@@ -44,6 +45,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         count = int(app.config["PROXY_COUNT"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
 
+    app.session_interface = SessionCookies()
     import_all_models()
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
