@@ -80,19 +80,27 @@ CHOICES = tuple(
 )
 
 
-def select_locale() -> str:
+# One Locale object per language, made once: every request's language is one of these.
+_LOCALES = {code: Locale.parse(code) for code in SUPPORTED_LOCALES}
+
+
+def select_locale() -> Locale:
     """The visitor's language (see the module's docstring); English outside a request."""
     if not has_request_context():
-        return DEFAULT_LOCALE
+        return _LOCALES[DEFAULT_LOCALE]
     chosen = request.cookies.get(COOKIE)
-    if is_supported(chosen):
-        return chosen  # type: ignore[return-value]
-    return request.accept_languages.best_match(SUPPORTED_LOCALES) or DEFAULT_LOCALE
+    if chosen in _LOCALES:
+        return _LOCALES[chosen]
+    if not request.headers.get("Accept-Language"):
+        return _LOCALES[DEFAULT_LOCALE]
+    return _LOCALES[request.accept_languages.best_match(SUPPORTED_LOCALES) or DEFAULT_LOCALE]
 
 
 def current_language() -> str:
-    """The interface language of this request as a plain code."""
-    return normalize(str(get_locale() or DEFAULT_LOCALE))
+    """The interface language of this request (or of the mail being written) as a plain
+    code."""
+    locale = get_locale()
+    return normalize(locale.language if locale is not None else None)
 
 
 def date_locale(language: str) -> str:
