@@ -100,8 +100,10 @@ def write_turn(bind: Session | scoped_session | Engine) -> Iterator[None]:
     if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:") or not fcntl:
         yield
         return
-    with _turns_lock:
-        turn = _turns.setdefault(url.database, _Turn(f"{url.database}-writer.lock"))
+    turn = _turns.get(url.database)
+    if turn is None:
+        with _turns_lock:
+            turn = _turns.setdefault(url.database, _Turn(f"{url.database}-writer.lock"))
     with turn.thread_lock:
         fd = turn.descriptor()
         if fd is None:
