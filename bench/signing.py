@@ -147,10 +147,20 @@ def run_load(port: int, path: str, form_path: str | None, clients: int, per_clie
 
 
 def mail_worker(env: dict) -> subprocess.Popen:
-    """`toolkit mail worker` at a lower priority, as the README runs it beside gunicorn."""
-    command = ["nice", "-n", "10", str(BIN / "toolkit"), "mail", "worker", "--interval", "0.5"]
-    return subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True,
-                            stdout=subprocess.DEVNULL)  # fmt: skip
+    """`toolkit mail worker` at a lower priority, as the README runs it beside gunicorn.
+
+    In a session of its own, a process's nice value only orders it against its own session
+    (Linux's autogroups): the session itself is given the lower priority, as systemd's
+    CPUWeight does for the README's service.
+    """
+    command = [str(BIN / "toolkit"), "mail", "worker", "--interval", "0.5"]
+    process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True,
+                               stdout=subprocess.DEVNULL)  # fmt: skip
+    try:
+        Path(f"/proc/{process.pid}/autogroup").write_text("10")
+    except OSError:  # not Linux, or no autogroups: the plain nice value is what there is
+        os.setpriority(os.PRIO_PROCESS, process.pid, 10)
+    return process
 
 
 class Database:
