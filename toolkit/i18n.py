@@ -52,11 +52,6 @@ def normalize(code: str | None) -> str:
     return primary if primary in SUPPORTED_LOCALES else DEFAULT_LOCALE
 
 
-def is_supported(code: str | None) -> bool:
-    """Whether a code names one of the six languages exactly."""
-    return code in SUPPORTED_LOCALES
-
-
 def direction(code: str) -> str:
     """ "rtl" for right-to-left scripts, else "ltr"."""
     return "rtl" if normalize(code) in RTL_LOCALES else "ltr"
