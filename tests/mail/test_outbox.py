@@ -470,6 +470,44 @@ def test_the_sender_holds_no_lock_while_it_composes(app, outbox_dir):
     assert load(app, message_id).status == MessageStatus.SENT
 
 
+_restarts: list[int] = []
+
+
+@register_composer("test-server-restart")
+def _restart_probe(session: Session, message: OutboxMessage) -> Composed:  # noqa: ARG001
+    """The first time: the database server drops the sender's connection while it composes
+    (as a restart does), and the composer's next query finds it gone."""
+    if not _restarts:
+        pid = session.connection().connection.driver_connection.info.backend_pid
+        _restarts.append(pid)
+        outside = create_engine(session.get_bind().url, poolclass=NullPool)
+        with outside.connect() as connection:
+            connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        outside.dispose()
+        session.execute(select(OutboxMessage.id).where(OutboxMessage.id == message.id))
+    return Composed(subject="Probe", text="Written when sent.")
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # a server restarts
+def test_a_lost_database_connection_hands_the_batch_back_at_once(app, outbox_dir):
+    """Not after the ten-minute lease: the mail goes as soon as the database answers again,
+    and the lost connection is not counted as a failed attempt of the message."""
+    _restarts.clear()
+    first = queue(app, text="", composer="test-server-restart", compose_args={})
+    second = queue(app, subject="queued behind it")
+    with pytest.raises(OperationalError) as raised:
+        flush(app)
+    assert raised.value.connection_invalidated
+    assert len(_restarts) == 1
+    for message_id in (first, second):
+        message = load(app, message_id)
+        assert message.status == MessageStatus.QUEUED
+        assert message.attempts == 0
+        assert utc(message.next_attempt_at) <= datetime.now(UTC)
+    assert flush(app) == DeliveryReport(sent=2)
+    assert {load(app, m).status for m in (first, second)} == {MessageStatus.SENT}
+
+
 def test_with_redis_unreachable_deliver_soon_logs_and_the_mail_waits(app, outbox_dir, caplog):
     app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"
     message_id = queue(app)

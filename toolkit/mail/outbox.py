@@ -14,11 +14,11 @@ from typing import Any
 
 from flask import Flask, current_app
 from sqlalchemy import and_, func, insert, or_, select, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from toolkit.db import utcnow
+from toolkit.db import utcnow, write_turn
 from toolkit.mail.delivery import (
     Courier,
     DeliveryError,
@@ -303,6 +303,8 @@ def _attempt(
     except DeliveryError as exc:
         return _failed_attempt(session, message, config, now, exc.reason, exc.permanent)
     except Exception as exc:  # noqa: BLE001 - a bad row must not stop the rest of the queue
+        if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+            raise  # the database went away, not this message: deliver_pending hands it back
         logger.exception("outbox: message %s could not be delivered", message_id)
         reason = f"could not build the message: {type(exc).__name__}: {exc}"
         return _failed_attempt(session, message, config, now, reason[:500], False)
@@ -379,9 +381,37 @@ def deliver_pending(
     if not claimed:
         return DeliveryReport()
     with Courier(config) as courier:
-        for message_id in claimed:
-            outcomes.append(_attempt(session, message_id, config, courier, now))
+        for position, message_id in enumerate(claimed):
+            try:
+                outcomes.append(_attempt(session, message_id, config, courier, now))
+            except DBAPIError as exc:
+                if exc.connection_invalidated:
+                    _hand_back(session, claimed[position:])
+                raise
     return _tally(outcomes)
+
+
+def _hand_back(session: Session, ids: Sequence[int]) -> None:
+    """The database connection went away mid-batch (a server restart): this flusher's
+    unfinished messages go back to the queue at once, not after their lease (ten minutes), as
+    soon as the database answers again. If it does not answer yet, the lease still holds."""
+    session.rollback()
+    try:
+        with write_turn(session):
+            session.execute(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.id.in_(ids),
+                    OutboxMessage.status == MessageStatus.SENDING.value,
+                )
+                .values(status=MessageStatus.QUEUED.value, next_attempt_at=utcnow())
+                .execution_options(synchronize_session=False)
+            )
+            session.commit()
+    except SQLAlchemyError as exc:
+        session.rollback()
+        logger.warning("outbox: %d claimed messages wait for their lease (%s)", len(ids),
+                       str(getattr(exc, "orig", None) or exc).splitlines()[0])  # fmt: skip
 
 
 def deliver_message(
