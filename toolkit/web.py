@@ -74,12 +74,15 @@ def _error_page(code: int, message: str | None) -> str:
     return render_template("errors/error.html", code=code, title=title, message=message)
 
 
-SECURITY_HEADERS = (  # (name in lower case, name, value)
-    ("content-security-policy", "Content-Security-Policy", CONTENT_SECURITY_POLICY),
-    ("x-content-type-options", "X-Content-Type-Options", "nosniff"),
-    ("referrer-policy", "Referrer-Policy", "same-origin"),
-    ("x-frame-options", "X-Frame-Options", "DENY"),
-    ("permissions-policy", "Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
+_SECURITY_HEADERS_BY_KEY = tuple(
+    (name.lower(), name, value) for name, value in SECURITY_HEADERS.items()
 )
 
 
@@ -94,7 +97,7 @@ def register_security_headers(app: Flask) -> None:
         present = {name.lower() for name in headers.keys()}
         if g.get("frameable"):
             present.add("x-frame-options")
-        for key, name, value in SECURITY_HEADERS:
+        for key, name, value in _SECURITY_HEADERS_BY_KEY:
             if key not in present:
                 headers.add(name, value)
         return response

@@ -303,7 +303,7 @@ def _attempt(
     except DeliveryError as exc:
         return _failed_attempt(session, message, config, now, exc.reason, exc.permanent)
     except Exception as exc:  # noqa: BLE001 - a bad row must not stop the rest of the queue
-        if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        if _connection_lost(exc):
             raise  # the database went away, not this message: deliver_pending hands it back
         logger.exception("outbox: message %s could not be delivered", message_id)
         reason = f"could not build the message: {type(exc).__name__}: {exc}"
@@ -385,10 +385,15 @@ def deliver_pending(
             try:
                 outcomes.append(_attempt(session, message_id, config, courier, now))
             except DBAPIError as exc:
-                if exc.connection_invalidated:
+                if _connection_lost(exc):
                     _hand_back(session, claimed[position:])
                 raise
     return _tally(outcomes)
+
+
+def _connection_lost(exc: BaseException) -> bool:
+    """The database connection went away (a server restart), as opposed to a bad message."""
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
 def _hand_back(session: Session, ids: Sequence[int]) -> None:
